@@ -1,0 +1,40 @@
+// Package checks owns the health checks of real servers: one function per
+// check type and per negotiate service, all of one shape, found through one
+// registry. A check takes its deadline from the context and returns a verdict
+// with a reason an operator can read in the log, the monitorfile and the
+// status output.
+package checks
+
+import (
+	"context"
+	"net/netip"
+	"time"
+
+	"github.com/ldirectord-go/ldirectord/conf"
+)
+
+// Target is everything a check needs to know about the real server it judges.
+type Target struct {
+	Addr     netip.Addr
+	Port     uint16 // checkport when set, else the real server's port
+	Protocol conf.Protocol
+	// VirtualAddr and VirtualPort are passed to external check commands.
+	VirtualAddr netip.Addr
+	VirtualPort uint16
+	Check       conf.Check // settings, with per-real request/receive already applied
+	CheckCount  int
+	// Timeout is the bound from connect to verdict: checktimeout for
+	// connect-like checks, negotiatetimeout for negotiate checks. The
+	// context carries the same deadline.
+	Timeout time.Duration
+}
+
+// Result is a check's verdict.
+type Result struct {
+	Up       bool
+	Reason   string
+	Duration time.Duration
+}
+
+// Func is the shape of every check.
+type Func func(ctx context.Context, t Target) Result

@@ -1,0 +1,82 @@
+// Package kernel owns the IPVS table: a model of virtual services and their
+// destinations, the Table interface with a netlink and an in-memory
+// implementation, and the pure diff that turns the actual table into the
+// desired one. It is the only code in the project that talks to the kernel.
+package kernel
+
+import (
+	"errors"
+	"net/netip"
+)
+
+// Forward is the IPVS forwarding method of a destination.
+type Forward string
+
+// Forwarding methods as ipvsadm names them: -g, -m, -i.
+const (
+	Gate Forward = "gate"
+	Masq Forward = "masq"
+	IPIP Forward = "ipip"
+)
+
+// Errors that every Table implementation returns, wrapped, so that callers
+// can tell the cases apart with errors.Is.
+var (
+	ErrExist    = errors.New("already exists") // EEXIST
+	ErrNotExist = errors.New("no such entry")  // ENOENT / ESRCH
+)
+
+// Service is an IPVS virtual service.
+type Service struct {
+	// Protocol is "tcp" or "udp"; empty for a firewall-mark service.
+	Protocol string
+	Addr     netip.Addr // invalid for a firewall-mark service
+	Port     uint16
+	FWMark   uint32
+	IPv6     bool // address family; needed for firewall-mark services
+
+	Scheduler string
+	// Flags are the IPVS service flags other than persistence and
+	// one-packet: sh-fallback, sh-port, mh-fallback, mh-port, flag-1..3.
+	Flags       []string
+	Persistent  uint32 // persistence timeout in seconds, 0 = not persistent
+	NetmaskBits int    // persistence granularity as a prefix length
+	OnePacket   bool
+}
+
+// ServiceKey identifies a virtual service in the kernel: family, protocol and
+// address:port, or family and firewall mark.
+type ServiceKey string
+
+// Destination is a real server of a virtual service.
+type Destination struct {
+	Addr   netip.Addr
+	Port   uint16
+	Method Forward
+	Weight int
+	Upper  uint32 // upper connection threshold, 0 = none
+	Lower  uint32 // lower connection threshold, 0 = none
+}
+
+// DestKey identifies a destination within its service: address and port.
+type DestKey string
+
+// Virtual is a service with its destinations: one entry of the table.
+type Virtual struct {
+	Service      Service
+	Destinations []Destination
+}
+
+// Table is the IPVS table. Implementations behave alike, errors included:
+// adding what exists fails with ErrExist, editing or deleting what does not
+// exist fails with ErrNotExist.
+type Table interface {
+	// List reads the whole table back.
+	List() ([]Virtual, error)
+	AddService(Service) error
+	UpdateService(Service) error
+	DelService(Service) error
+	AddDestination(Service, Destination) error
+	UpdateDestination(Service, Destination) error
+	DelDestination(Service, Destination) error
+}
