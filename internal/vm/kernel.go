@@ -1,0 +1,222 @@
+package vm
+
+import (
+	"bytes"
+	"context"
+	"debug/elf"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+)
+
+// CacheEnv names the environment variable that moves the kernel cache.
+const CacheEnv = "LDIRECTORD_VM_CACHE"
+
+// DefaultCache is where the guest kernel is kept between runs.
+const DefaultCache = "/var/cache/ldirectord-go-vm"
+
+// metaPackage is Debian's package that depends on the current cloud kernel.
+// The cloud flavour is small and boots quickly; it has every IPVS module.
+const metaPackage = "linux-image-cloud-amd64"
+
+// guestKernel is a kernel image and its unpacked modules in the cache.
+type guestKernel struct {
+	version string // e.g. 6.1.0-56-cloud-amd64
+	image   string // vmlinuz path
+	modDir  string // lib/modules/<version>
+}
+
+func cacheDir() string {
+	if d := os.Getenv(CacheEnv); d != "" {
+		return d
+	}
+	return DefaultCache
+}
+
+// ensureKernel returns the cached kernel, downloading and unpacking Debian's
+// package the first time. A lock file serialises test processes that start
+// at once (go test runs packages in parallel).
+func ensureKernel(ctx context.Context) (*guestKernel, error) {
+	dir := cacheDir()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("vm: kernel cache %s: %w", dir, err)
+	}
+	lock, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("vm: kernel cache lock: %w", err)
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return nil, fmt.Errorf("vm: locking the kernel cache %s: %w", dir, err)
+	}
+	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+
+	// A cached kernel is used as it is: no apt query on the common path.
+	if k, err := findCached(dir); err == nil {
+		return k, nil
+	}
+	pkg, err := pickKernelPackage(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tmp, err := os.MkdirTemp(dir, "download-")
+	if err != nil {
+		return nil, fmt.Errorf("vm: kernel download dir: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	dl := exec.CommandContext(ctx, "apt-get", "download", "-o", "APT::Sandbox::User=root", pkg)
+	dl.Dir = tmp
+	if out, err := dl.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("vm: apt-get download %s: %w\n%s", pkg, err, out)
+	}
+	debs, _ := filepath.Glob(filepath.Join(tmp, "*.deb"))
+	if len(debs) != 1 {
+		return nil, fmt.Errorf("vm: apt-get download %s: expected one .deb, found %d", pkg, len(debs))
+	}
+	root := filepath.Join(tmp, "root")
+	if out, err := exec.CommandContext(ctx, "dpkg-deb", "-x", debs[0], root).CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("vm: dpkg-deb -x %s: %w\n%s", debs[0], err, out)
+	}
+	version := strings.TrimPrefix(pkg, "linux-image-")
+	final := filepath.Join(dir, version)
+	os.RemoveAll(final)
+	if err := os.Rename(root, final); err != nil {
+		return nil, fmt.Errorf("vm: storing the kernel in the cache: %w", err)
+	}
+	return findCached(dir)
+}
+
+var kernelPkg = regexp.MustCompile(`linux-image-[0-9][^ \s]*-cloud-amd64`)
+
+// pickKernelPackage asks apt which versioned kernel the cloud meta package
+// currently depends on.
+func pickKernelPackage(ctx context.Context) (string, error) {
+	out, err := exec.CommandContext(ctx, "apt-cache", "depends", metaPackage).CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("vm: apt-cache depends %s: %w\n%s", metaPackage, err, out)
+	}
+	m := kernelPkg.Find(out)
+	if m == nil {
+		return "", fmt.Errorf("vm: apt-cache depends %s names no linux-image-<version>-cloud-amd64 (run apt-get update?):\n%s", metaPackage, out)
+	}
+	return string(m), nil
+}
+
+func findCached(dir string) (*guestKernel, error) {
+	images, _ := filepath.Glob(filepath.Join(dir, "*", "boot", "vmlinuz-*"))
+	for _, img := range images {
+		version := strings.TrimPrefix(filepath.Base(img), "vmlinuz-")
+		root := filepath.Dir(filepath.Dir(img))
+		mods := filepath.Join(root, "lib", "modules", version)
+		if _, err := os.Stat(filepath.Join(mods, "kernel")); err != nil {
+			continue
+		}
+		return &guestKernel{version: version, image: img, modDir: mods}, nil
+	}
+	return nil, fmt.Errorf("vm: no kernel in cache %s", dir)
+}
+
+// DefaultModules are loaded in every guest: IPVS with all of its
+// schedulers, and the virtual links that tests build networks from.
+var DefaultModules = []string{
+	"ip_vs", "ip_vs_rr", "ip_vs_wrr", "ip_vs_lc", "ip_vs_wlc", "ip_vs_lblc",
+	"ip_vs_lblcr", "ip_vs_dh", "ip_vs_sh", "ip_vs_sed", "ip_vs_nq",
+	"ip_vs_fo", "ip_vs_ovf", "ip_vs_mh", "veth", "dummy",
+}
+
+// moduleOrder resolves the modules' dependencies from their .modinfo
+// sections (the package ships no modules.dep) and returns the files in load
+// order, dependencies first.
+func (k *guestKernel) moduleOrder(want []string) ([]string, error) {
+	files := map[string]string{}
+	err := filepath.WalkDir(filepath.Join(k.modDir, "kernel"), func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if strings.HasSuffix(p, ".ko") {
+			files[modName(filepath.Base(p))] = p
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("vm: listing kernel modules: %w", err)
+	}
+	var order []string
+	state := map[string]int{} // 1 visiting, 2 done
+	var visit func(name, by string) error
+	visit = func(name, by string) error {
+		name = modName(name)
+		switch state[name] {
+		case 2:
+			return nil
+		case 1:
+			return fmt.Errorf("vm: module dependency cycle at %s", name)
+		}
+		p, ok := files[name]
+		if !ok {
+			if by == "" {
+				return fmt.Errorf("vm: kernel %s has no module %s", k.version, name)
+			}
+			return fmt.Errorf("vm: module %s needs %s, which kernel %s lacks", by, name, k.version)
+		}
+		state[name] = 1
+		deps, err := moduleDeps(p)
+		if err != nil {
+			return err
+		}
+		for _, d := range deps {
+			if err := visit(d, name); err != nil {
+				return err
+			}
+		}
+		state[name] = 2
+		order = append(order, p)
+		return nil
+	}
+	// On kernels where crc32c is a module, libcrc32c needs it first.
+	if _, ok := files["crc32c_generic"]; ok {
+		if err := visit("crc32c_generic", ""); err != nil {
+			return nil, err
+		}
+	}
+	for _, w := range want {
+		if err := visit(w, ""); err != nil {
+			return nil, err
+		}
+	}
+	return order, nil
+}
+
+func modName(file string) string {
+	return strings.ReplaceAll(strings.TrimSuffix(file, ".ko"), "-", "_")
+}
+
+func moduleDeps(path string) ([]string, error) {
+	f, err := elf.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("vm: reading module %s: %w", path, err)
+	}
+	defer f.Close()
+	sec := f.Section(".modinfo")
+	if sec == nil {
+		return nil, nil
+	}
+	data, err := sec.Data()
+	if err != nil {
+		return nil, fmt.Errorf("vm: reading .modinfo of %s: %w", path, err)
+	}
+	for _, kv := range bytes.Split(data, []byte{0}) {
+		if v, ok := bytes.CutPrefix(kv, []byte("depends=")); ok {
+			if len(v) == 0 {
+				return nil, nil
+			}
+			return strings.Split(string(v), ","), nil
+		}
+	}
+	return nil, nil
+}

@@ -1,0 +1,66 @@
+package vm
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestRunReportsOutputAndExitStatus(t *testing.T) {
+	// A file given in Files must arrive with its content and mode.
+	f := filepath.Join(t.TempDir(), "note")
+	if err := os.WriteFile(f, []byte("it's here\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(context.Background(), Options{
+		Files:   map[string]string{"/data/note": f},
+		Command: "/bin/sh",
+		Args:    []string{"-c", `cat /data/note; test -x /data/note && echo executable; echo "arg: $0 $FOO"; ipvsadm -Ln; /usr/sbin/ip -o link show lo; exit 3`, "it's"},
+		Env:     []string{"FOO=bar baz"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("VM run took %s", res.Duration.Round(time.Millisecond))
+	if res.ExitCode != 3 {
+		t.Errorf("exit code = %d, want 3; output:\n%s", res.ExitCode, res.Output)
+	}
+	for _, want := range []string{"it's here\n", "executable\n", "arg: it's bar baz\n", "IP Virtual Server version", "lo: <LOOPBACK,UP"} {
+		if !strings.Contains(res.Output, want) {
+			t.Errorf("output lacks %q:\n%s", want, res.Output)
+		}
+	}
+	if strings.Contains(res.Output, "insmod") {
+		t.Errorf("a module failed to load:\n%s", res.Output)
+	}
+}
+
+func TestRunFailsLoudlyWithoutExitStatus(t *testing.T) {
+	// The command takes the VM down before init can report: Run must say so
+	// and hand over the console.
+	res, err := Run(context.Background(), Options{Command: "/bin/sh", Args: []string{"-c", "echo going down; poweroff -f; sleep 30"}})
+	if err == nil {
+		t.Fatalf("Run returned no error; output:\n%s", res.Output)
+	}
+	if !strings.Contains(err.Error(), "without reporting the exit status") || !strings.Contains(err.Error(), "going down") {
+		t.Errorf("error does not explain and carry the console log: %v", err)
+	}
+}
+
+func TestRunRefusesDynamicBinary(t *testing.T) {
+	_, err := Run(context.Background(), Options{Binaries: []string{"/usr/sbin/ipvsadm"}, Command: "/bin/ipvsadm"})
+	if err == nil || !strings.Contains(err.Error(), "CGO_ENABLED=0") {
+		t.Errorf("Run with a dynamic binary: err = %v, want one naming CGO_ENABLED=0", err)
+	}
+}
+
+func TestShellQuote(t *testing.T) {
+	for in, want := range map[string]string{"a": "'a'", "it's": `'it'\''s'`, "": "''", "$x y": "'$x y'"} {
+		if got := shellQuote(in); got != want {
+			t.Errorf("shellQuote(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
