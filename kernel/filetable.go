@@ -1,0 +1,174 @@
+package kernel
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+)
+
+// FileTable is a Table kept in a JSON file, so that several processes share
+// it: the daemon under test, the test that reads it, and a fake ipvsadm.
+// Each operation takes an flock on a lock file beside it (path + ".lock";
+// the table file itself is replaced by rename, so it cannot carry the
+// lock), reads the table, changes it and writes it back atomically. The
+// rules and errors are those of Memory.
+type FileTable struct {
+	path string
+}
+
+var _ Table = (*FileTable)(nil)
+
+// fileFormat is what the file holds.
+type fileFormat struct {
+	Virtuals []Virtual `json:"virtuals"`
+}
+
+// OpenFile opens the table kept at path, creating an empty one when the
+// file is missing. A file that is there must hold a table.
+func OpenFile(path string) (*FileTable, error) {
+	t := &FileTable{path: path}
+	err := t.locked(syscall.LOCK_EX, func() error {
+		_, err := t.read()
+		if errors.Is(err, fs.ErrNotExist) {
+			return t.write(newState())
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open IPVS table file: %w", err)
+	}
+	return t, nil
+}
+
+// Path returns the file that holds the table.
+func (t *FileTable) Path() string { return t.path }
+
+// locked runs fn under an flock of the given kind. A new descriptor per call
+// makes goroutines of one process exclude each other too.
+func (t *FileTable) locked(how int, fn func() error) error {
+	f, err := os.OpenFile(t.path+".lock", os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	for {
+		err = syscall.Flock(int(f.Fd()), how)
+		if !errors.Is(err, syscall.EINTR) {
+			break
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("lock %s: %w", f.Name(), err)
+	}
+	// Closing the descriptor releases the lock.
+	return fn()
+}
+
+func (t *FileTable) read() (*state, error) {
+	data, err := os.ReadFile(t.path)
+	if err != nil {
+		return nil, err
+	}
+	var ff fileFormat
+	if err := json.Unmarshal(data, &ff); err != nil {
+		return nil, fmt.Errorf("%s: not an IPVS table: %w", t.path, err)
+	}
+	st, err := fromVirtuals(ff.Virtuals)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", t.path, err)
+	}
+	return st, nil
+}
+
+// write replaces the file by rename, so that a reader never sees half a
+// table.
+func (t *FileTable) write(st *state) error {
+	data, err := json.MarshalIndent(fileFormat{Virtuals: st.list()}, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(t.path), filepath.Base(t.path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	_, err = tmp.Write(append(data, '\n'))
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), t.path)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("write %s: %w", t.path, err)
+	}
+	return nil
+}
+
+// List reads the table, in the order Memory lists it.
+func (t *FileTable) List() ([]Virtual, error) {
+	var vs []Virtual
+	err := t.locked(syscall.LOCK_SH, func() error {
+		st, err := t.read()
+		if err != nil {
+			return err
+		}
+		vs = st.list()
+		return nil
+	})
+	return vs, err
+}
+
+func (t *FileTable) change(c Change) error {
+	return t.locked(syscall.LOCK_EX, func() error {
+		st, err := t.read()
+		if err != nil {
+			return err
+		}
+		if err := st.apply(c); err != nil {
+			return err
+		}
+		return t.write(st)
+	})
+}
+
+// AddService adds a service; ErrExist if it is there.
+func (t *FileTable) AddService(s Service) error {
+	return t.change(Change{Op: OpAddService, Service: s})
+}
+
+// UpdateService changes a service's settings; ErrNotExist if it is not there.
+func (t *FileTable) UpdateService(s Service) error {
+	return t.change(Change{Op: OpEditService, Service: s})
+}
+
+// DelService deletes a service and its destinations; ErrNotExist if it is
+// not there.
+func (t *FileTable) DelService(s Service) error {
+	return t.change(Change{Op: OpDelService, Service: s})
+}
+
+// AddDestination adds a destination; ErrExist if it is there, ErrNotExist
+// if the service is not.
+func (t *FileTable) AddDestination(s Service, d Destination) error {
+	return t.change(Change{Op: OpAddDest, Service: s, Destination: d})
+}
+
+// UpdateDestination changes a destination; ErrNotExist if it or its
+// service is not there.
+func (t *FileTable) UpdateDestination(s Service, d Destination) error {
+	return t.change(Change{Op: OpEditDest, Service: s, Destination: d})
+}
+
+// DelDestination deletes a destination; ErrNotExist if it or its service is
+// not there.
+func (t *FileTable) DelDestination(s Service, d Destination) error {
+	return t.change(Change{Op: OpDelDest, Service: s, Destination: d})
+}
