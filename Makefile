@@ -8,7 +8,8 @@ BIN := bin/ldirectord
 # Debian packages the tests and the demo need. Helpers of each area add
 # theirs here and nowhere else.
 APT_PACKAGES := qemu-system-x86 busybox-static cpio ipvsadm iproute2 ldirectord \
-	libmailtools-perl libwww-perl
+	libmailtools-perl libwww-perl \
+	dovecot-imapd dovecot-pop3d slapd ldap-utils mariadb-server postgresql freeradius sip-tester
 
 .PHONY: all build deps test unit vet vmtest demo bench install clean
 
