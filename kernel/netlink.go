@@ -373,4 +373,3 @@ func fromIPVSDestination(id *ipvs.Destination) (Destination, error) {
 func (n *Netlink) String() string {
 	return "IPVS table of " + strings.TrimPrefix(n.where, "the ")
 }
-
