@@ -165,7 +165,7 @@ func (d Destination) Key() DestKey {
 // services before firewall marks, then by protocol, address and port, or
 // by mark.
 func compareServices(a, b Service) int {
-	if c := cmpBool(a.IPv6, b.IPv6); c != 0 {
+	if c := cmpBool(isIPv6(a), isIPv6(b)); c != 0 {
 		return c
 	}
 	if c := cmpBool(a.FWMark != 0, b.FWMark != 0); c != 0 {
@@ -177,7 +177,7 @@ func compareServices(a, b Service) int {
 	if c := cmp.Compare(a.Protocol, b.Protocol); c != 0 {
 		return c
 	}
-	if c := a.Addr.Compare(b.Addr); c != 0 {
+	if c := a.Addr.Unmap().Compare(b.Addr.Unmap()); c != 0 {
 		return c
 	}
 	return cmp.Compare(a.Port, b.Port)
@@ -189,6 +189,13 @@ func compareDests(a, b Destination) int {
 		return c
 	}
 	return cmp.Compare(a.Port, b.Port)
+}
+
+func isIPv6(s Service) bool {
+	if s.FWMark == 0 && s.Addr.IsValid() {
+		return s.Addr.Unmap().Is6()
+	}
+	return s.IPv6
 }
 
 func cmpBool(a, b bool) int {
