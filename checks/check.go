@@ -21,8 +21,11 @@ type Target struct {
 	// VirtualAddr and VirtualPort are passed to external check commands.
 	VirtualAddr netip.Addr
 	VirtualPort uint16
-	Check       conf.Check // settings, with per-real request/receive already applied
-	CheckCount  int
+	// FWMark is the virtual's firewall mark, passed to external check
+	// commands in place of its address; 0 unless a firewall-mark service.
+	FWMark     uint32
+	Check      conf.Check // settings, with per-real request/receive already applied
+	CheckCount int
 	// Timeout is the bound from connect to verdict: checktimeout for
 	// connect-like checks, negotiatetimeout for negotiate checks. The
 	// context carries the same deadline.

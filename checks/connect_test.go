@@ -1,0 +1,72 @@
+package checks
+
+import (
+	"net"
+	"testing"
+
+	"github.com/ldirectord-go/ldirectord/conf"
+)
+
+func TestConnect(t *testing.T) {
+	t.Parallel()
+	open4 := serve(t, "tcp4", func(c net.Conn) { _ = c.Close() })
+	open6 := serve(t, "tcp6", func(c net.Conn) { _ = c.Close() })
+	cases := []struct {
+		name   string
+		addr   string
+		up     bool
+		reason string
+	}{
+		{"listening", open4, true, "connected"},
+		{"listening ipv6", open6, true, "connected"},
+		{"refused", refused(t, "tcp4"), false, "connect: connection refused"},
+		{"refused ipv6", refused(t, "tcp6"), false, "connect: connection refused"},
+		{"syn dropped", blackhole(t), false, "timeout after 2s connecting"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			expect(t, target(t, c.addr, conf.CheckConnect, ""), c.up, c.reason)
+		})
+	}
+}
+
+func TestOnOff(t *testing.T) {
+	t.Parallel()
+	// Neither contacts the server: the address refuses connections.
+	addr := refused(t, "tcp4")
+	expect(t, target(t, addr, conf.CheckOn, "http"), true, "checktype on")
+	expect(t, target(t, addr, conf.CheckOff, "http"), false, "checktype off")
+}
+
+func TestUnknown(t *testing.T) {
+	t.Parallel()
+	addr := refused(t, "tcp4")
+	expect(t, target(t, addr, "bogus", ""), false, `unknown checktype "bogus"`)
+	expect(t, target(t, addr, conf.CheckNegotiate, "gopher"), false, `unknown service "gopher"`)
+}
+
+func TestNoneIsNotContacted(t *testing.T) {
+	t.Parallel()
+	expect(t, target(t, refused(t, "tcp4"), conf.CheckNegotiate, "none"), true, "service none")
+	// An empty service is none, as ldirectord's default for other ports.
+	expect(t, target(t, refused(t, "tcp4"), conf.CheckNegotiate, ""), true, "service none")
+}
+
+func TestServicesSorted(t *testing.T) {
+	t.Parallel()
+	s := Services()
+	if len(s) == 0 {
+		t.Fatal("Services() is empty")
+	}
+	for i := 1; i < len(s); i++ {
+		if s[i-1] >= s[i] {
+			t.Fatalf("Services() not sorted: %v", s)
+		}
+	}
+	for _, want := range []string{"http", "https", "none"} {
+		if _, ok := services[want]; !ok {
+			t.Errorf("service %q missing from the registry", want)
+		}
+	}
+}

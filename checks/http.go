@@ -1,0 +1,135 @@
+package checks
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+)
+
+// maxRedirects is how many redirects LWP, and so ldirectord, follows.
+const maxRedirects = 7
+
+// checkHTTP fetches the request over HTTP with httpmethod. It is up when
+// the final answer (after redirects, as LWP follows them) is 2xx and its
+// body matches receive; an empty receive matches any body.
+func checkHTTP(ctx context.Context, t Target) Result {
+	u, full := httpURL(t, "http")
+	return fetch(ctx, t, u, full, nil)
+}
+
+// checkHTTPS is checkHTTP over TLS. As in ldirectord the certificate is
+// not verified: a real server is judged by its answer, not its
+// certificate. virtualhost, when set, is also the TLS server name.
+func checkHTTPS(ctx context.Context, t Target) Result {
+	u, full := httpURL(t, "https")
+	return fetch(ctx, t, u, full, nil)
+}
+
+// checkHTTPProxy asks the real server, as an HTTP proxy, for the request,
+// which must be an absolute URL.
+func checkHTTPProxy(ctx context.Context, t Target) Result {
+	u := strings.TrimPrefix(t.Check.Request, "/")
+	if !strings.Contains(u, "://") {
+		return down(fmt.Sprintf("http_proxy request %q is not an absolute URL", u))
+	}
+	proxy := &url.URL{Scheme: "http", Host: hostPort(t)}
+	return fetch(ctx, t, u, true, proxy)
+}
+
+// httpURL builds the URL ldirectord fetches: a request that holds
+// "<scheme>://" is the whole URL, anything else is a path on the real
+// server. full reports the former.
+func httpURL(t Target, scheme string) (u string, full bool) {
+	uri := strings.TrimPrefix(t.Check.Request, "/")
+	if strings.Contains(t.Check.Request, scheme+"://") {
+		return uri, true
+	}
+	return scheme + "://" + hostPort(t) + "/" + uri, false
+}
+
+// fetch does the request and judges the answer. The Host header is
+// virtualhost when set; otherwise the host of a full URL, or the real
+// server's address without the port, as ldirectord sends it.
+func fetch(ctx context.Context, t Target, u string, full bool, proxy *url.URL) Result {
+	receive, err := regexp.Compile(t.Check.Receive)
+	if err != nil {
+		return down(fmt.Sprintf("receive %q is not a valid regexp: %v", t.Check.Receive, err))
+	}
+	method := strings.ToUpper(t.Check.HTTPMethod)
+	if method == "" {
+		method = http.MethodGet
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, nil)
+	if err != nil {
+		return down(fmt.Sprintf("request %q: %v", u, err))
+	}
+	switch {
+	case t.Check.VirtualHost != "":
+		req.Host = t.Check.VirtualHost
+	case proxy == nil && !full:
+		req.Host = perlAddr(t.Addr)
+	}
+	req.Header.Set("User-Agent", "ldirectord")
+	client := &http.Client{
+		Transport: transport(t, proxy),
+		CheckRedirect: func(_ *http.Request, via []*http.Request) error {
+			if len(via) > maxRedirects {
+				return fmt.Errorf("more than %d redirects", maxRedirects)
+			}
+			return nil
+		},
+	}
+	defer client.CloseIdleConnections()
+	resp, err := client.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		if strings.Contains(err.Error(), "readLoopPeekFailLocked") {
+			return down("server sent bytes before the request")
+		}
+		return failure(ctx, t, "waiting for HTTP response", err)
+	}
+	defer resp.Body.Close()
+	status := "HTTP " + resp.Status
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return down(status)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if err != nil {
+		return failure(ctx, t, "reading HTTP body", err)
+	}
+	if t.Check.Receive != "" && !perlMatch(receive, body) {
+		return down(fmt.Sprintf("receive /%s/ not found in %d bytes of %s body", t.Check.Receive, len(body), status))
+	}
+	return up(status)
+}
+
+func transport(t Target, proxy *url.URL) *http.Transport {
+	tr := &http.Transport{
+		DisableKeepAlives:  true,
+		DisableCompression: true,
+		// LWP does not read proxies from the environment either.
+		Proxy: nil,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return dial(ctx, network, addr)
+		},
+		TLSClientConfig: &tls.Config{
+			InsecureSkipVerify: true, //nolint:gosec // ldirectord does not verify real servers' certificates
+			ServerName:         t.Check.VirtualHost,
+		},
+		MaxResponseHeaderBytes: maxLine * 4,
+	}
+	if proxy != nil {
+		tr.Proxy = http.ProxyURL(proxy)
+	}
+	return tr
+}

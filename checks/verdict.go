@@ -1,0 +1,148 @@
+package checks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Bounds on what a check reads from a server: enough for any banner or
+// health page, small enough that a misbehaving server cannot make a check
+// hold much memory.
+const (
+	maxLine = 4 << 10  // one protocol line (banner, reply)
+	maxRead = 64 << 10 // a whole conversation on a line protocol
+	maxBody = 1 << 20  // an HTTP body or an FTP file
+)
+
+func up(reason string) Result   { return Result{Up: true, Reason: reason} }
+func down(reason string) Result { return Result{Up: false, Reason: reason} }
+
+// failure is the reason for a check that failed while doing what: a
+// timeout names the bound that ran out, any other error its short cause
+// ("connect: connection refused").
+func failure(ctx context.Context, t Target, doing string, err error) Result {
+	if isTimeout(ctx, err) {
+		return down(fmt.Sprintf("timeout after %s %s", t.Timeout, doing))
+	}
+	return down(short(err))
+}
+
+func isTimeout(ctx context.Context, err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return true
+	}
+	return ctx.Err() != nil
+}
+
+// short drops the addresses and operation names that every reason would
+// repeat and keeps the cause an operator acts on.
+func short(err error) string {
+	if err == nil {
+		return ""
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return "connection closed by server"
+	}
+	if errors.Is(err, errTooLong) {
+		return err.Error()
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Err != nil {
+		return op.Err.Error()
+	}
+	return err.Error()
+}
+
+// hostPort is the address a check connects to.
+func hostPort(t Target) string {
+	return netip.AddrPortFrom(t.Addr, t.Port).String()
+}
+
+// perlAddr writes an address as ldirectord passes it to external commands
+// and puts it in URLs: IPv6 in brackets.
+func perlAddr(a netip.Addr) string {
+	if a.Is6() && !a.Is4In6() {
+		return "[" + a.String() + "]"
+	}
+	return a.Unmap().String()
+}
+
+// dial connects within the context and ties the connection's deadline to
+// it, so that every later read and write ends when the check's time is up.
+func dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	return deadlined(ctx, c), nil
+}
+
+// deadlined bounds a connection by the context: by its deadline, and by
+// its cancellation, which sets a deadline in the past.
+func deadlined(ctx context.Context, c net.Conn) net.Conn {
+	if dl, ok := ctx.Deadline(); ok {
+		_ = c.SetDeadline(dl)
+	}
+	context.AfterFunc(ctx, func() { _ = c.SetDeadline(time.Unix(1, 0)) })
+	return c
+}
+
+var errTooLong = errors.New("answer too long")
+
+// bounded is a connection that refuses to read more than left bytes, so
+// that a server that streams without end cannot keep a check reading.
+type bounded struct {
+	net.Conn
+	left, max int64
+}
+
+func limit(c net.Conn, n int64) *bounded { return &bounded{Conn: c, left: n, max: n} }
+
+func (b *bounded) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		return 0, fmt.Errorf("%w: more than %d bytes", errTooLong, b.max)
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.Conn.Read(p)
+	b.left -= int64(n)
+	return n, err
+}
+
+// perlMatch matches as Perl's m// does without flags, where $ also
+// matches before a final newline, as it does at the end of a health page.
+func perlMatch(re *regexp.Regexp, b []byte) bool {
+	if re.Match(b) {
+		return true
+	}
+	n := len(b)
+	return n > 0 && b[n-1] == '\n' && re.Match(b[:n-1])
+}
+
+// quote shows a server's answer in a reason: one line, printable, short.
+func quote(b []byte) string {
+	s := strings.TrimRight(string(b), "\r\n")
+	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
+		s = s[:i] + "..."
+	}
+	const most = 80
+	if len(s) > most {
+		s = s[:most] + "..."
+	}
+	return strconv.Quote(s)
+}
