@@ -59,6 +59,13 @@ func NotifySocket(socket, state string) error {
 	return nil
 }
 
+// ReadyMainPID is READY=1 with MAINPID= naming the calling process, the
+// state a daemon that detached from the process systemd started must send,
+// so that systemd follows the daemon and not its exited parent.
+func ReadyMainPID() string {
+	return fmt.Sprintf("%s\nMAINPID=%d", Ready, os.Getpid())
+}
+
 // ReloadingNow is the state line for the start of a reload. It carries
 // MONOTONIC_USEC, which systemd 253 and later require for Type=notify-reload
 // and older versions ignore.

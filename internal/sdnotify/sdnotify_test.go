@@ -44,7 +44,7 @@ func TestNotifyDeliversEachStateInOrder(t *testing.T) {
 		t.Run(fmt.Sprintf("abstract=%v", abstract), func(t *testing.T) {
 			conn, name := listen(t, abstract)
 			t.Setenv(Env, name)
-			states := []string{Ready, ReloadingNow(), Ready, Stopping}
+			states := []string{ReadyMainPID(), ReloadingNow(), Ready, Stopping}
 			for _, s := range states {
 				if err := Notify(s); err != nil {
 					t.Fatalf("Notify(%q): %v", s, err)
@@ -67,6 +67,13 @@ func TestReloadingNowCarriesMonotonicClock(t *testing.T) {
 	var usec int64
 	if _, err := fmt.Sscanf(lines[1], "MONOTONIC_USEC=%d", &usec); err != nil || usec <= 0 {
 		t.Fatalf("MONOTONIC_USEC in %q is not a positive number (%v)", lines[1], err)
+	}
+}
+
+func TestReadyMainPIDNamesThisProcess(t *testing.T) {
+	want := fmt.Sprintf("READY=1\nMAINPID=%d", os.Getpid())
+	if got := ReadyMainPID(); got != want {
+		t.Fatalf("ReadyMainPID() = %q, want %q", got, want)
 	}
 }
 
