@@ -52,9 +52,11 @@ func TestDiff(t *testing.T) {
 			actual:  []Virtual{virt(web, r1)},
 			want:    []string{"-e -t 10.0.0.1:80 -r 10.0.0.2:80 -m -w 1 -x 50 -y 5"}},
 		{name: "scheduler, persistence and flags edited in place",
-			desired: []Virtual{virt(with(web, func(s *Service) { s.Scheduler, s.Persistent, s.NetmaskBits, s.Flags = "sh", 300, 24, []string{"sh-port"} }), r1)},
-			actual:  []Virtual{virt(web, r1)},
-			want:    []string{"-E -t 10.0.0.1:80 -s sh -b sh-port -p 300 -M 255.255.255.0"}},
+			desired: []Virtual{virt(with(web, func(s *Service) {
+				s.Scheduler, s.Persistent, s.NetmaskBits, s.Flags = "sh", 300, 24, []string{"sh-port"}
+			}), r1)},
+			actual: []Virtual{virt(web, r1)},
+			want:   []string{"-E -t 10.0.0.1:80 -s sh -b sh-port -p 300 -M 255.255.255.0"}},
 		{name: "one-packet edited in place",
 			desired: []Virtual{virt(with(dns, func(s *Service) { s.OnePacket = true }))},
 			actual:  []Virtual{virt(dns)},
