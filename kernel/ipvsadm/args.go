@@ -492,6 +492,14 @@ func (c Command) message(t kernel.Table, err error) string {
 		}
 		return "No such destination"
 	}
+	// The table's other errors are unexported; their texts are those of
+	// EINVAL and ERANGE, which ipvsadm reports as below.
+	switch msg := err.Error(); {
+	case strings.Contains(msg, "invalid argument"):
+		return "Invalid operation.  Possibly wrong module version, address not unicast, ..."
+	case strings.Contains(msg, "out of range"):
+		return "Numerical result out of range"
+	}
 	return "Memory allocation problem"
 }
 
@@ -501,7 +509,7 @@ func serviceExists(t kernel.Table, s kernel.Service) bool {
 		return false
 	}
 	for _, v := range vs {
-		if svcID(v.Service) == svcID(s) {
+		if v.Service.Key() == s.Key() {
 			return true
 		}
 	}

@@ -111,7 +111,7 @@ func run(t *testing.T, tab kernel.Table, line string) error {
 }
 
 func TestApply(t *testing.T) {
-	tab := &memTable{}
+	tab := kernel.NewMemory()
 	for _, line := range []string{
 		"-A -t 127.0.0.1:80 -s wrr",
 		"-a -t 127.0.0.1:80 -r 127.0.0.2:80 -m -w 1",
@@ -152,6 +152,9 @@ func TestApply(t *testing.T) {
 		{"-e -t 127.0.0.1:81 -r 127.0.0.9 -m", "Service not defined"},
 		{"-d -t 127.0.0.1:80 -r 127.0.0.9", "No such destination"},
 		{"-d -f 9 -r 127.0.0.9", "Service not defined"},
+		// The kernel refuses a lower threshold above the upper one, even
+		// when the upper one is 0 (none): ERANGE.
+		{"-a -t 127.0.0.1:80 -r 127.0.0.5 -m -y 5", "Numerical result out of range"},
 	} {
 		err := run(t, tab, tc.line)
 		var ie *Error

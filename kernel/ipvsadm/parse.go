@@ -59,20 +59,20 @@ func Parse(out string) ([]kernel.Virtual, error) {
 // destinations of a plain one, matching services and destinations by key.
 func MergeThresholds(plain, thresholds []kernel.Virtual) []kernel.Virtual {
 	type key struct {
-		svc  string
-		dest netip.AddrPort
+		svc  kernel.ServiceKey
+		dest kernel.DestKey
 	}
 	th := map[key][2]uint32{}
 	for _, v := range thresholds {
 		for _, d := range v.Destinations {
-			th[key{svcID(v.Service), netip.AddrPortFrom(d.Addr, d.Port)}] = [2]uint32{d.Upper, d.Lower}
+			th[key{v.Service.Key(), d.Key()}] = [2]uint32{d.Upper, d.Lower}
 		}
 	}
 	out := make([]kernel.Virtual, len(plain))
 	for i, v := range plain {
 		out[i] = kernel.Virtual{Service: v.Service, Destinations: append([]kernel.Destination(nil), v.Destinations...)}
 		for j, d := range out[i].Destinations {
-			if ul, ok := th[key{svcID(v.Service), netip.AddrPortFrom(d.Addr, d.Port)}]; ok {
+			if ul, ok := th[key{v.Service.Key(), d.Key()}]; ok {
 				out[i].Destinations[j].Upper, out[i].Destinations[j].Lower = ul[0], ul[1]
 			}
 		}
@@ -80,12 +80,6 @@ func MergeThresholds(plain, thresholds []kernel.Virtual) []kernel.Virtual {
 	return out
 }
 
-func svcID(s kernel.Service) string {
-	if s.FWMark != 0 {
-		return fmt.Sprintf("fwm:%d:%v", s.FWMark, s.IPv6)
-	}
-	return s.Protocol + ":" + netip.AddrPortFrom(s.Addr, s.Port).String()
-}
 
 // parseService reads a service line such as
 // "TCP  10.0.0.1:80 wlc (flag-1) persistent 300 mask 255.255.255.0 ops".
