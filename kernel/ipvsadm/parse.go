@@ -80,7 +80,6 @@ func MergeThresholds(plain, thresholds []kernel.Virtual) []kernel.Virtual {
 	return out
 }
 
-
 // parseService reads a service line such as
 // "TCP  10.0.0.1:80 wlc (flag-1) persistent 300 mask 255.255.255.0 ops".
 func parseService(line string) (kernel.Service, error) {
