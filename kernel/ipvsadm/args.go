@@ -359,9 +359,11 @@ func (c *Command) fillDest(vals map[string]string) error {
 	case "-i":
 		d.Method = kernel.IPIP
 	}
-	// ipvsadm: with direct routing or tunnelling the real server's port
-	// is the service's, whatever was written.
-	if c.Service.FWMark == 0 && d.Method != kernel.Masq {
+	// ipvsadm: when adding or editing a real server with direct routing
+	// or tunnelling, its port is the service's, whatever was written.
+	// Deleting keeps the written port, so ldirectord's "-d ... -r
+	// rip:otherport" without a method still finds a masq real server.
+	if (c.Op == OpAddDest || c.Op == OpEditDest) && c.Service.FWMark == 0 && d.Method != kernel.Masq {
 		d.Port = c.Service.Port
 	}
 	d.Weight = 1

@@ -42,6 +42,9 @@ func TestParseArgs(t *testing.T) {
 		{"-a -t 127.0.0.1:80 -r 127.0.0.9 -i", Command{Op: OpAddDest, HasService: true,
 			Service: kernel.Service{Protocol: "tcp", Addr: addr("127.0.0.1"), Port: 80, Scheduler: "wlc", NetmaskBits: 32},
 			Dest:    kernel.Destination{Addr: addr("127.0.0.9"), Port: 80, Method: kernel.IPIP, Weight: 1}}},
+		{"-d -t 127.0.0.1:80 -r 127.0.0.2:8080", Command{Op: OpDelDest, HasService: true,
+			Service: kernel.Service{Protocol: "tcp", Addr: addr("127.0.0.1"), Port: 80, Scheduler: "wlc", NetmaskBits: 32},
+			Dest:    kernel.Destination{Addr: addr("127.0.0.2"), Port: 8080, Method: kernel.Gate, Weight: 1}}},
 		{"-d -f 3 -r 10.1.1.1", Command{Op: OpDelDest, HasService: true,
 			Service: kernel.Service{FWMark: 3, Scheduler: "wlc", NetmaskBits: 32},
 			Dest:    kernel.Destination{Addr: addr("10.1.1.1"), Method: kernel.Gate, Weight: 1}}},
@@ -121,6 +124,8 @@ func TestApply(t *testing.T) {
 		"-e -t 127.0.0.1:80 -r 127.0.0.2:80 -m -w 0",
 		"-E -t 127.0.0.1:80 -s wlc",
 		"-d -f 1 -r 127.0.0.4",
+		"-a -t 127.0.0.1:80 -r 127.0.0.5:8080 -m",
+		"-d -t 127.0.0.1:80 -r 127.0.0.5:8080",
 	} {
 		if err := run(t, tab, line); err != nil {
 			t.Fatalf("%s: %v", line, err)
