@@ -8,10 +8,10 @@ BIN := bin/ldirectord
 # Debian packages the tests and the demo need. Helpers of each area add
 # theirs here and nowhere else.
 APT_PACKAGES := qemu-system-x86 busybox-static cpio ipvsadm iproute2 ldirectord \
-	libmailtools-perl libwww-perl \
+	libmailtools-perl libwww-perl resource-agents libxml2-utils logrotate \
 	dovecot-imapd dovecot-pop3d slapd ldap-utils mariadb-server postgresql freeradius sip-tester
 
-.PHONY: all build deps test unit vet vmtest demo bench install clean
+.PHONY: all build deps test unit vet vmtest demo bench install clean man deb
 
 all: build
 
@@ -47,8 +47,49 @@ demo: deps build
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
 
-install: build
+# Where Debian's ldirectord package puts its files. /etc and /lib/systemd
+# do not follow PREFIX, as on Debian; the scripts and units name the binary
+# under PREFIX.
+SYSCONFDIR ?= /etc
+SYSTEMDDIR ?= /lib/systemd/system
+OCFDIR ?= $(PREFIX)/lib/ocf/resource.d/ldirectord-go
+DOCDIR ?= $(PREFIX)/share/doc/ldirectord
+MANPAGE := bin/ldirectord.8
+VERSION ?= 0.1.0
+GO_MD2MAN := github.com/cpuguy83/go-md2man/v2@v2.0.7
+NFPM := github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2
+SBIN_SED := sed 's|/usr/sbin/ldirectord|$(PREFIX)/sbin/ldirectord|g'
+
+man: $(MANPAGE).gz
+$(MANPAGE).gz: docs/ldirectord.8.md
+	@mkdir -p bin
+	$(GO) run $(GO_MD2MAN) -in $< -out $(MANPAGE)
+	gzip -9 -n -c $(MANPAGE) > $@
+
+install: build man
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/sbin/ldirectord
+	install -D -m 0644 $(MANPAGE).gz $(DESTDIR)$(PREFIX)/share/man/man8/ldirectord.8.gz
+	install -d $(DESTDIR)$(SYSTEMDDIR) $(DESTDIR)$(OCFDIR) $(DESTDIR)$(SYSCONFDIR)/ha.d/resource.d \
+		$(DESTDIR)$(SYSCONFDIR)/logrotate.d $(DESTDIR)$(DOCDIR)/examples
+	for u in ldirectord.service ldirectord-notify.service; do \
+		$(SBIN_SED) packaging/systemd/$$u > $(DESTDIR)$(SYSTEMDDIR)/$$u && chmod 0644 $(DESTDIR)$(SYSTEMDDIR)/$$u || exit 1; \
+	done
+	$(SBIN_SED) packaging/ocf/ldirectord > $(DESTDIR)$(OCFDIR)/ldirectord
+	chmod 0755 $(DESTDIR)$(OCFDIR)/ldirectord
+	$(SBIN_SED) packaging/heartbeat/ldirectord > $(DESTDIR)$(SYSCONFDIR)/ha.d/resource.d/ldirectord.new
+	chmod 0755 $(DESTDIR)$(SYSCONFDIR)/ha.d/resource.d/ldirectord.new
+	mv -f $(DESTDIR)$(SYSCONFDIR)/ha.d/resource.d/ldirectord.new $(DESTDIR)$(SYSCONFDIR)/ha.d/resource.d/ldirectord
+	install -m 0644 packaging/logrotate/ldirectord $(DESTDIR)$(SYSCONFDIR)/logrotate.d/ldirectord
+	install -m 0644 packaging/examples/ldirectord.cf $(DESTDIR)$(DOCDIR)/examples/ldirectord.cf
+	@# An operator's configuration is never overwritten.
+	test -e $(DESTDIR)$(SYSCONFDIR)/ha.d/ldirectord.cf || \
+		install -m 0644 packaging/examples/ldirectord.cf $(DESTDIR)$(SYSCONFDIR)/ha.d/ldirectord.cf
+
+# deb builds bin/ldirectord-go_$(VERSION)_<arch>.deb with nfpm, compiled
+# from the Go module proxy.
+deb: build man
+	DEB_VERSION=$(VERSION) DEB_ARCH=$$($(GO) env GOARCH) $(GO) run $(NFPM) package \
+		-f packaging/nfpm.yaml -p deb -t bin/
 
 clean:
 	rm -rf bin .deps.stamp
