@@ -1,0 +1,145 @@
+package kernel_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ldirectord-go/ldirectord/kernel"
+)
+
+// ipCmd runs iproute2's ip; busybox's applet lacks netns.
+func ipCmd(t *testing.T, args ...string) {
+	t.Helper()
+	if out, err := exec.Command("/usr/sbin/ip", args...).CombinedOutput(); err != nil {
+		t.Fatalf("ip %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+// startRealServer puts a real server in its own network namespace behind a
+// veth pair: 10.2.<n>.2 there, 10.2.<n>.1 on the director's side. It
+// answers HTTP with its name.
+func startRealServer(t *testing.T, n int) realServer {
+	t.Helper()
+	ns := fmt.Sprintf("real%d", n)
+	host, peer := fmt.Sprintf("vh%d", n), fmt.Sprintf("vr%d", n)
+	ipCmd(t, "netns", "add", ns)
+	t.Cleanup(func() { exec.Command("/usr/sbin/ip", "netns", "del", ns).Run() })
+	ipCmd(t, "link", "add", host, "type", "veth", "peer", "name", peer)
+	ipCmd(t, "link", "set", peer, "netns", ns)
+	ipCmd(t, "addr", "add", fmt.Sprintf("10.2.%d.1/24", n), "dev", host)
+	ipCmd(t, "link", "set", host, "up")
+	ipCmd(t, "-n", ns, "addr", "add", fmt.Sprintf("10.2.%d.2/24", n), "dev", peer)
+	ipCmd(t, "-n", ns, "link", "set", peer, "up")
+	ipCmd(t, "-n", ns, "link", "set", "lo", "up")
+	ipCmd(t, "-n", ns, "route", "add", "default", "via", fmt.Sprintf("10.2.%d.1", n))
+
+	root := filepath.Join(t.TempDir(), ns)
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "index.html"), []byte(ns+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	httpd := exec.Command("/usr/sbin/ip", "netns", "exec", ns, "/bin/busybox", "httpd", "-f", "-p", "80", "-h", root)
+	if err := httpd.Start(); err != nil {
+		t.Fatalf("starting busybox httpd in %s: %v", ns, err)
+	}
+	t.Cleanup(func() { httpd.Process.Kill(); httpd.Wait() })
+	addr := fmt.Sprintf("10.2.%d.2:80", n)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("real server %s never answered: %v", addr, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return realServer{ns: ns, addr: fmt.Sprintf("10.2.%d.2", n)}
+}
+
+type realServer struct{ ns, addr string }
+
+// get asks the virtual service once, on a new connection, and returns the
+// name of the real server that answered.
+func get(t *testing.T, url string) string {
+	t.Helper()
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s through the virtual service: %v", url, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: status %d, %v", url, resp.StatusCode, err)
+	}
+	return strings.TrimSpace(string(body))
+}
+
+// TestInVMDataPath proves that what netlink writes carries traffic: a
+// virtual IP on a dummy interface, two real servers behind it with masq,
+// and weight 0 takes one of them out of new connections.
+func TestInVMDataPath(t *testing.T) {
+	inVM(t)
+	tab := openNetlink(t)
+	ipCmd(t, "link", "add", "vip0", "type", "dummy")
+	t.Cleanup(func() { exec.Command("/usr/sbin/ip", "link", "del", "vip0").Run() })
+	ipCmd(t, "link", "set", "vip0", "up")
+	ipCmd(t, "addr", "add", vip4.String()+"/32", "dev", "vip0")
+	if err := os.WriteFile("/proc/sys/net/ipv4/ip_forward", []byte("1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r1, r2 := startRealServer(t, 1), startRealServer(t, 2)
+
+	svc := kernel.Service{Protocol: "tcp", Addr: vip4, Port: 80, Scheduler: "rr"}
+	d1 := kernel.Destination{Addr: rip(r1.addr), Port: 80, Method: kernel.Masq, Weight: 1}
+	d2 := kernel.Destination{Addr: rip(r2.addr), Port: 80, Method: kernel.Masq, Weight: 1}
+	if err := tab.AddService(svc); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []kernel.Destination{d1, d2} {
+		if err := tab.AddDestination(svc, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	url := "http://" + vip4.String() + "/"
+	seen := map[string]int{}
+	for i := 0; i < 6; i++ {
+		seen[get(t, url)]++
+	}
+	if seen[r1.ns] == 0 || seen[r2.ns] == 0 || len(seen) != 2 {
+		t.Fatalf("round robin over both real servers answered %v, want both %s and %s", seen, r1.ns, r2.ns)
+	}
+	t.Logf("both real servers answer through %s: %v", url, seen)
+
+	d2.Weight = 0
+	if err := tab.UpdateDestination(svc, d2); err != nil {
+		t.Fatal(err)
+	}
+	seen = map[string]int{}
+	for i := 0; i < 8; i++ {
+		seen[get(t, url)]++
+	}
+	if len(seen) != 1 || seen[r1.ns] != 8 {
+		t.Fatalf("with %s at weight 0, new connections went to %v; want all 8 to %s", r2.ns, seen, r1.ns)
+	}
+	t.Logf("weight 0 on %s: new connections go only to %s", r2.ns, r1.ns)
+	out := runIpvsadm(t, "-Ln", "--stats")
+	t.Logf("ipvsadm -Ln --stats:\n%s", out)
+}
