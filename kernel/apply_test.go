@@ -12,20 +12,20 @@ import (
 )
 
 func TestApplyTolerates(t *testing.T) {
-	web := tcp("10.0.0.1", 80)
+	web := svcTCP("10.0.0.1", 80)
 	rr := web
 	rr.Scheduler = "rr"
-	r1 := real("10.0.0.2", 80, Masq, 1)
-	r2 := real("10.0.0.3", 80, Masq, 1)
+	r1 := dst("10.0.0.2", 80, Masq, 1)
+	r2 := dst("10.0.0.3", 80, Masq, 1)
 	m := NewMemory()
-	load(t, m, virt(web, r1))
+	load(t, m, vs(web, r1))
 	changes := []Change{
 		{Op: OpAddService, Service: rr},                                           // exists: becomes an edit
 		{Op: OpAddDest, Service: web, Destination: weight5(r1)},                   // exists: becomes an edit
 		{Op: OpEditDest, Service: web, Destination: r2},                           // missing: becomes an add
-		{Op: OpDelDest, Service: web, Destination: real("10.0.0.9", 80, Masq, 1)}, // already gone
-		{Op: OpDelService, Service: udp("10.0.0.1", 53)},                          // already gone
-		{Op: OpEditService, Service: fwm(4, false)},                               // missing: becomes an add
+		{Op: OpDelDest, Service: web, Destination: dst("10.0.0.9", 80, Masq, 1)}, // already gone
+		{Op: OpDelService, Service: svcUDP("10.0.0.1", 53)},                          // already gone
+		{Op: OpEditService, Service: svcMark(4, false)},                               // missing: becomes an add
 	}
 	if err := Apply(m, changes); err != nil {
 		t.Fatalf("Apply: %v", err)
@@ -40,17 +40,17 @@ func TestApplyTolerates(t *testing.T) {
 func weight5(d Destination) Destination { d.Weight = 5; return d }
 
 func TestApplyGoesOnAndNamesChanges(t *testing.T) {
-	web := tcp("10.0.0.1", 80)
-	bad := tcp("10.0.0.2", 80)
+	web := svcTCP("10.0.0.1", 80)
+	bad := svcTCP("10.0.0.2", 80)
 	bad.Scheduler = "nosuch"
 	m := NewMemory()
 	changes := []Change{
 		{Op: OpAddService, Service: bad},
-		{Op: OpAddDest, Service: bad, Destination: real("10.0.0.5", 80, Masq, 1)},
-		{Op: OpAddDest, Service: bad, Destination: real("10.0.0.6", 80, Masq, 1)},
+		{Op: OpAddDest, Service: bad, Destination: dst("10.0.0.5", 80, Masq, 1)},
+		{Op: OpAddDest, Service: bad, Destination: dst("10.0.0.6", 80, Masq, 1)},
 		{Op: OpAddService, Service: web},
-		{Op: OpAddDest, Service: web, Destination: real("10.0.0.5", 80, Masq, -1)},
-		{Op: OpAddDest, Service: web, Destination: real("10.0.0.6", 80, Masq, 1)},
+		{Op: OpAddDest, Service: web, Destination: dst("10.0.0.5", 80, Masq, -1)},
+		{Op: OpAddDest, Service: web, Destination: dst("10.0.0.6", 80, Masq, 1)},
 	}
 	err := Apply(m, changes)
 	if err == nil {
@@ -79,23 +79,23 @@ func TestApplyGoesOnAndNamesChanges(t *testing.T) {
 // its services (after a crash, or cleanstop = no) beside someone else's:
 // nothing is flushed, only what differs changes.
 func TestAdoption(t *testing.T) {
-	web := tcp("10.0.0.1", 80)
+	web := svcTCP("10.0.0.1", 80)
 	web.Persistent, web.NetmaskBits = 600, 24
-	mark := fwm(5, true)
-	foreign := udp("192.0.2.1", 53)
+	mark := svcMark(5, true)
+	foreign := svcUDP("192.0.2.1", 53)
 	desired := []Virtual{
-		virt(web, real("10.0.0.2", 80, Gate, 2), real("10.0.0.3", 80, Gate, 0), real("10.0.0.4", 80, Gate, 1)),
-		virt(mark, real("2001:db8::2", 0, IPIP, 1)),
+		vs(web, dst("10.0.0.2", 80, Gate, 2), dst("10.0.0.3", 80, Gate, 0), dst("10.0.0.4", 80, Gate, 1)),
+		vs(mark, dst("2001:db8::2", 0, IPIP, 1)),
 	}
 	for name, tb := range tables(t) {
 		t.Run(name, func(t *testing.T) {
 			// Built as ipvsadm would have: default forms, one weight off,
 			// one real missing, one real too many.
 			load(t, tb,
-				virt(Service{Protocol: "tcp", Addr: web.Addr, Port: 80, Scheduler: "WRR", Persistent: 600, NetmaskBits: 24},
-					real("10.0.0.2", 80, "", 2), real("10.0.0.3", 80, Gate, 1), real("10.0.0.5", 80, Gate, 1)),
-				virt(mark, real("2001:db8::2", 0, IPIP, 1)),
-				virt(foreign, real("192.0.2.2", 53, Masq, 1)),
+				vs(Service{Protocol: "tcp", Addr: web.Addr, Port: 80, Scheduler: "WRR", Persistent: 600, NetmaskBits: 24},
+					dst("10.0.0.2", 80, "", 2), dst("10.0.0.3", 80, Gate, 1), dst("10.0.0.5", 80, Gate, 1)),
+				vs(mark, dst("2001:db8::2", 0, IPIP, 1)),
+				vs(foreign, dst("192.0.2.2", 53, Masq, 1)),
 			)
 			owned := func(k ServiceKey) bool { return k == web.Key() || k == mark.Key() }
 			changes, err := Sync(tb, desired, owned)
@@ -117,7 +117,7 @@ func TestAdoption(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if fmt.Sprint(after[1]) != fmt.Sprint(virt(foreign, real("192.0.2.2", 53, Masq, 1)).Normalize()) {
+			if fmt.Sprint(after[1]) != fmt.Sprint(vs(foreign, dst("192.0.2.2", 53, Masq, 1)).Normalize()) {
 				t.Errorf("foreign service changed: %v", after[1])
 			}
 			if again, err := Sync(tb, desired, owned); err != nil || len(again) != 0 {
@@ -137,13 +137,13 @@ func (g gen) service(i int) Service {
 	var s Service
 	switch i % 4 {
 	case 0:
-		s = tcp(fmt.Sprintf("10.0.0.%d", i), 80)
+		s = svcTCP(fmt.Sprintf("10.0.0.%d", i), 80)
 	case 1:
-		s = udp(fmt.Sprintf("10.0.0.%d", i), 53)
+		s = svcUDP(fmt.Sprintf("10.0.0.%d", i), 53)
 	case 2:
-		s = tcp(fmt.Sprintf("2001:db8::%d", i), 443)
+		s = svcTCP(fmt.Sprintf("2001:db8::%d", i), 443)
 	case 3:
-		s = fwm(uint32(i), g.r.IntN(2) == 0)
+		s = svcMark(uint32(i), g.r.IntN(2) == 0)
 	}
 	s.Scheduler = schedulers[g.r.IntN(len(schedulers))]
 	if g.r.IntN(3) == 0 {
@@ -256,7 +256,7 @@ func TestFileTableSync(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	desired := []Virtual{virt(tcp("10.0.0.1", 80), real("10.0.0.2", 80, Gate, 1))}
+	desired := []Virtual{vs(svcTCP("10.0.0.1", 80), dst("10.0.0.2", 80, Gate, 1))}
 	if _, err := Sync(ft, desired, nil); err != nil {
 		t.Fatal(err)
 	}

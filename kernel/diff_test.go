@@ -9,15 +9,15 @@ import (
 )
 
 func TestDiff(t *testing.T) {
-	web := tcp("10.0.0.1", 80)
-	dns := udp("10.0.0.1", 53)
-	v6 := tcp("2001:db8::1", 443)
-	mark := fwm(7, false)
-	mark6 := fwm(8, true)
-	foreign := tcp("10.9.9.9", 25)
-	r1 := real("10.0.0.2", 80, Gate, 1)
-	r2 := real("10.0.0.3", 80, Gate, 1)
-	r3 := real("10.0.0.4", 80, Gate, 1)
+	web := svcTCP("10.0.0.1", 80)
+	dns := svcUDP("10.0.0.1", 53)
+	v6 := svcTCP("2001:db8::1", 443)
+	mark := svcMark(7, false)
+	mark6 := svcMark(8, true)
+	foreign := svcTCP("10.9.9.9", 25)
+	r1 := dst("10.0.0.2", 80, Gate, 1)
+	r2 := dst("10.0.0.3", 80, Gate, 1)
+	r3 := dst("10.0.0.4", 80, Gate, 1)
 	with := func(s Service, f func(*Service)) Service { f(&s); return s }
 	weight := func(d Destination, w int) Destination { d.Weight = w; return d }
 	ownAll := func(ServiceKey) bool { return true }
@@ -31,49 +31,49 @@ func TestDiff(t *testing.T) {
 	}{
 		{name: "empty", want: nil},
 		{name: "new service, destinations after it, in address order",
-			desired: []Virtual{virt(web, r2, r1)},
+			desired: []Virtual{vs(web, r2, r1)},
 			want: []string{
 				"-A -t 10.0.0.1:80 -s wrr",
 				"-a -t 10.0.0.1:80 -r 10.0.0.2:80 -g -w 1",
 				"-a -t 10.0.0.1:80 -r 10.0.0.3:80 -g -w 1",
 			}},
 		{name: "equal tables give nothing",
-			desired: []Virtual{virt(web, r1, r2)}, actual: []Virtual{virt(web, r2, r1)}, owned: ownAll},
+			desired: []Virtual{vs(web, r1, r2)}, actual: []Virtual{vs(web, r2, r1)}, owned: ownAll},
 		{name: "equal after normalization",
-			desired: []Virtual{virt(Service{Protocol: "TCP", Addr: netip.MustParseAddr("::ffff:10.0.0.1"), Port: 80, NetmaskBits: 8},
+			desired: []Virtual{vs(Service{Protocol: "TCP", Addr: netip.MustParseAddr("::ffff:10.0.0.1"), Port: 80, NetmaskBits: 8},
 				Destination{Addr: netip.MustParseAddr("10.0.0.2"), Port: 8080, Weight: 1})},
-			actual: []Virtual{virt(Service{Protocol: "tcp", Addr: netip.MustParseAddr("10.0.0.1"), Port: 80, Scheduler: "wlc", NetmaskBits: 32},
-				real("10.0.0.2", 80, Gate, 1))}},
+			actual: []Virtual{vs(Service{Protocol: "tcp", Addr: netip.MustParseAddr("10.0.0.1"), Port: 80, Scheduler: "wlc", NetmaskBits: 32},
+				dst("10.0.0.2", 80, Gate, 1))}},
 		{name: "weight edited in place",
-			desired: []Virtual{virt(web, r1, weight(r2, 0))}, actual: []Virtual{virt(web, r1, r2)},
+			desired: []Virtual{vs(web, r1, weight(r2, 0))}, actual: []Virtual{vs(web, r1, r2)},
 			want: []string{"-e -t 10.0.0.1:80 -r 10.0.0.3:80 -g -w 0"}},
 		{name: "thresholds and method edited in place",
-			desired: []Virtual{virt(web, Destination{Addr: r1.Addr, Port: 80, Method: Masq, Weight: 1, Upper: 50, Lower: 5})},
-			actual:  []Virtual{virt(web, r1)},
+			desired: []Virtual{vs(web, Destination{Addr: r1.Addr, Port: 80, Method: Masq, Weight: 1, Upper: 50, Lower: 5})},
+			actual:  []Virtual{vs(web, r1)},
 			want:    []string{"-e -t 10.0.0.1:80 -r 10.0.0.2:80 -m -w 1 -x 50 -y 5"}},
 		{name: "scheduler, persistence and flags edited in place",
-			desired: []Virtual{virt(with(web, func(s *Service) {
+			desired: []Virtual{vs(with(web, func(s *Service) {
 				s.Scheduler, s.Persistent, s.NetmaskBits, s.Flags = "sh", 300, 24, []string{"sh-port"}
 			}), r1)},
-			actual: []Virtual{virt(web, r1)},
+			actual: []Virtual{vs(web, r1)},
 			want:   []string{"-E -t 10.0.0.1:80 -s sh -b sh-port -p 300 -M 255.255.255.0"}},
 		{name: "one-packet edited in place",
-			desired: []Virtual{virt(with(dns, func(s *Service) { s.OnePacket = true }))},
-			actual:  []Virtual{virt(dns)},
+			desired: []Virtual{vs(with(dns, func(s *Service) { s.OnePacket = true }))},
+			actual:  []Virtual{vs(dns)},
 			want:    []string{"-E -u 10.0.0.1:53 -s wrr -o"}},
 		{name: "failed real removed before the new one is added",
-			desired: []Virtual{virt(web, r1, r3)}, actual: []Virtual{virt(web, r1, r2)},
+			desired: []Virtual{vs(web, r1, r3)}, actual: []Virtual{vs(web, r1, r2)},
 			want: []string{
 				"-d -t 10.0.0.1:80 -r 10.0.0.3:80",
 				"-a -t 10.0.0.1:80 -r 10.0.0.4:80 -g -w 1",
 			}},
 		{name: "foreign services are left alone",
-			desired: []Virtual{virt(web, r1)}, actual: []Virtual{virt(foreign, r2), virt(web, r1)}, owned: ownNone},
+			desired: []Virtual{vs(web, r1)}, actual: []Virtual{vs(foreign, r2), vs(web, r1)}, owned: ownNone},
 		{name: "nil owned owns nothing",
-			actual: []Virtual{virt(foreign, r2)}, owned: nil},
+			actual: []Virtual{vs(foreign, r2)}, owned: nil},
 		{name: "owned but undesired services go, destinations first",
-			desired: []Virtual{virt(web, r1)},
-			actual:  []Virtual{virt(web, r1), virt(dns, r2, r1), virt(foreign, r3)},
+			desired: []Virtual{vs(web, r1)},
+			actual:  []Virtual{vs(web, r1), vs(dns, r2, r1), vs(foreign, r3)},
 			owned:   func(k ServiceKey) bool { return k == dns.Key() },
 			want: []string{
 				"-d -u 10.0.0.1:53 -r 10.0.0.2:80",
@@ -81,18 +81,18 @@ func TestDiff(t *testing.T) {
 				"-D -u 10.0.0.1:53",
 			}},
 		{name: "desired services are ours even when owned says no",
-			desired: []Virtual{virt(web, r2)}, actual: []Virtual{virt(web, r1)}, owned: ownNone,
+			desired: []Virtual{vs(web, r2)}, actual: []Virtual{vs(web, r1)}, owned: ownNone,
 			want: []string{
 				"-d -t 10.0.0.1:80 -r 10.0.0.2:80",
 				"-a -t 10.0.0.1:80 -r 10.0.0.3:80 -g -w 1",
 			}},
 		{name: "IPv6 and firewall marks",
 			desired: []Virtual{
-				virt(mark6, real("2001:db8::3", 0, Gate, 2)),
-				virt(v6, real("2001:db8::2", 443, Masq, 1)),
-				virt(mark, real("10.0.0.2", 0, Gate, 1)),
+				vs(mark6, dst("2001:db8::3", 0, Gate, 2)),
+				vs(v6, dst("2001:db8::2", 443, Masq, 1)),
+				vs(mark, dst("10.0.0.2", 0, Gate, 1)),
 			},
-			actual: []Virtual{virt(mark, real("10.0.0.2", 0, Gate, 3), real("10.0.0.3", 0, Gate, 1))},
+			actual: []Virtual{vs(mark, dst("10.0.0.2", 0, Gate, 3), dst("10.0.0.3", 0, Gate, 1))},
 			want: []string{
 				"-d -f 7 -r 10.0.0.3:0",
 				"-A -t [2001:db8::1]:443 -s wrr",
@@ -103,10 +103,10 @@ func TestDiff(t *testing.T) {
 			}},
 		{name: "phases across services: deletes, service edits, adds, destination edits, adds",
 			desired: []Virtual{
-				virt(with(web, func(s *Service) { s.Scheduler = "rr" }), weight(r1, 5), r3),
-				virt(dns, real("10.0.0.5", 53, Masq, 1)),
+				vs(with(web, func(s *Service) { s.Scheduler = "rr" }), weight(r1, 5), r3),
+				vs(dns, dst("10.0.0.5", 53, Masq, 1)),
 			},
-			actual: []Virtual{virt(web, r1, r2), virt(mark, r1)},
+			actual: []Virtual{vs(web, r1, r2), vs(mark, r1)},
 			owned:  ownAll,
 			want: []string{
 				"-d -t 10.0.0.1:80 -r 10.0.0.3:80",
@@ -119,13 +119,13 @@ func TestDiff(t *testing.T) {
 				"-a -u 10.0.0.1:53 -r 10.0.0.5:53 -m -w 1",
 			}},
 		{name: "a gatewaying real added by hand with another port is replaced",
-			desired: []Virtual{virt(web, r1)}, actual: []Virtual{virt(web, real("10.0.0.2", 8080, Gate, 1))},
+			desired: []Virtual{vs(web, r1)}, actual: []Virtual{vs(web, dst("10.0.0.2", 8080, Gate, 1))},
 			want: []string{
 				"-d -t 10.0.0.1:80 -r 10.0.0.2:8080",
 				"-a -t 10.0.0.1:80 -r 10.0.0.2:80 -g -w 1",
 			}},
 		{name: "the first of duplicates counts",
-			desired: []Virtual{virt(web, r1, weight(r1, 9)), virt(with(web, func(s *Service) { s.Scheduler = "rr" }))},
+			desired: []Virtual{vs(web, r1, weight(r1, 9)), vs(with(web, func(s *Service) { s.Scheduler = "rr" }))},
 			want: []string{
 				"-A -t 10.0.0.1:80 -s wrr",
 				"-a -t 10.0.0.1:80 -r 10.0.0.2:80 -g -w 1",
@@ -152,7 +152,7 @@ func TestDiff(t *testing.T) {
 // only how it prints.
 func TestDiffChangesCarryNormalizedValues(t *testing.T) {
 	in := Service{Protocol: "TCP", Addr: netip.MustParseAddr("10.0.0.1"), Port: 80}
-	got := Diff([]Virtual{virt(in, Destination{Addr: netip.MustParseAddr("10.0.0.2"), Port: 8080, Weight: 1})}, nil, nil)
+	got := Diff([]Virtual{vs(in, Destination{Addr: netip.MustParseAddr("10.0.0.2"), Port: 8080, Weight: 1})}, nil, nil)
 	want := []Change{
 		{Op: OpAddService, Service: Service{Protocol: "tcp", Addr: in.Addr, Port: 80, Scheduler: "wlc", NetmaskBits: 32}},
 		{Op: OpAddDest, Service: Service{Protocol: "tcp", Addr: in.Addr, Port: 80, Scheduler: "wlc", NetmaskBits: 32},

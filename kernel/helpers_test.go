@@ -5,23 +5,23 @@ import (
 	"testing"
 )
 
-func tcp(addr string, port uint16) Service {
+func svcTCP(addr string, port uint16) Service {
 	return Service{Protocol: "tcp", Addr: netip.MustParseAddr(addr), Port: port, Scheduler: "wrr"}
 }
 
-func udp(addr string, port uint16) Service {
+func svcUDP(addr string, port uint16) Service {
 	return Service{Protocol: "udp", Addr: netip.MustParseAddr(addr), Port: port, Scheduler: "wrr"}
 }
 
-func fwm(mark uint32, v6 bool) Service {
+func svcMark(mark uint32, v6 bool) Service {
 	return Service{FWMark: mark, IPv6: v6, Scheduler: "wrr"}
 }
 
-func real(addr string, port uint16, m Forward, w int) Destination {
+func dst(addr string, port uint16, m Forward, w int) Destination {
 	return Destination{Addr: netip.MustParseAddr(addr), Port: port, Method: m, Weight: w}
 }
 
-func virt(s Service, ds ...Destination) Virtual {
+func vs(s Service, ds ...Destination) Virtual {
 	return Virtual{Service: s, Destinations: ds}
 }
 

@@ -11,12 +11,12 @@ func TestServiceKey(t *testing.T) {
 		svc  Service
 		want ServiceKey
 	}{
-		{tcp("10.0.0.1", 80), "ipv4/tcp/10.0.0.1:80"},
+		{svcTCP("10.0.0.1", 80), "ipv4/tcp/10.0.0.1:80"},
 		{Service{Protocol: "UDP", Addr: netip.MustParseAddr("10.0.0.1"), Port: 53}, "ipv4/udp/10.0.0.1:53"},
-		{tcp("::ffff:10.0.0.1", 80), "ipv4/tcp/10.0.0.1:80"},
-		{tcp("2001:db8::1", 443), "ipv6/tcp/[2001:db8::1]:443"},
-		{fwm(7, false), "ipv4/fwmark/7"},
-		{fwm(7, true), "ipv6/fwmark/7"},
+		{svcTCP("::ffff:10.0.0.1", 80), "ipv4/tcp/10.0.0.1:80"},
+		{svcTCP("2001:db8::1", 443), "ipv6/tcp/[2001:db8::1]:443"},
+		{svcMark(7, false), "ipv4/fwmark/7"},
+		{svcMark(7, true), "ipv6/fwmark/7"},
 		// A mark wins over a stray protocol and address.
 		{Service{FWMark: 3, Protocol: "tcp", Addr: netip.MustParseAddr("10.0.0.1"), Port: 80}, "ipv4/fwmark/3"},
 	}
@@ -25,16 +25,16 @@ func TestServiceKey(t *testing.T) {
 			t.Errorf("Key(%+v) = %q, want %q", tt.svc, got, tt.want)
 		}
 	}
-	if a, b := tcp("10.0.0.1", 80), udp("10.0.0.1", 80); a.Key() == b.Key() {
+	if a, b := svcTCP("10.0.0.1", 80), svcUDP("10.0.0.1", 80); a.Key() == b.Key() {
 		t.Errorf("tcp and udp services share key %q", a.Key())
 	}
 }
 
 func TestDestinationKey(t *testing.T) {
-	if got := real("10.0.0.2", 8080, Masq, 1).Key(); got != "10.0.0.2:8080" {
+	if got := dst("10.0.0.2", 8080, Masq, 1).Key(); got != "10.0.0.2:8080" {
 		t.Errorf("got %q, want 10.0.0.2:8080", got)
 	}
-	if got := real("2001:db8::2", 80, Gate, 1).Key(); got != "[2001:db8::2]:80" {
+	if got := dst("2001:db8::2", 80, Gate, 1).Key(); got != "[2001:db8::2]:80" {
 		t.Errorf("got %q, want [2001:db8::2]:80", got)
 	}
 }
@@ -79,18 +79,18 @@ func TestServiceNormalize(t *testing.T) {
 }
 
 func TestDestinationNormalize(t *testing.T) {
-	svc := tcp("10.0.0.1", 80)
+	svc := svcTCP("10.0.0.1", 80)
 	tests := []struct {
 		name string
 		svc  Service
 		in   Destination
 		want Destination
 	}{
-		{"gate takes the service port", svc, real("10.0.0.2", 8080, "", 1), real("10.0.0.2", 80, Gate, 1)},
-		{"ipip takes the service port", svc, real("10.0.0.2", 8080, "IPIP", 1), real("10.0.0.2", 80, IPIP, 1)},
-		{"masq keeps its port", svc, real("10.0.0.2", 8080, Masq, 1), real("10.0.0.2", 8080, Masq, 1)},
-		{"firewall mark keeps the port", fwm(1, false), real("10.0.0.2", 8080, Gate, 1), real("10.0.0.2", 8080, Gate, 1)},
-		{"mapped address", svc, real("::ffff:10.0.0.2", 80, Gate, 0), real("10.0.0.2", 80, Gate, 0)},
+		{"gate takes the service port", svc, dst("10.0.0.2", 8080, "", 1), dst("10.0.0.2", 80, Gate, 1)},
+		{"ipip takes the service port", svc, dst("10.0.0.2", 8080, "IPIP", 1), dst("10.0.0.2", 80, IPIP, 1)},
+		{"masq keeps its port", svc, dst("10.0.0.2", 8080, Masq, 1), dst("10.0.0.2", 8080, Masq, 1)},
+		{"firewall mark keeps the port", svcMark(1, false), dst("10.0.0.2", 8080, Gate, 1), dst("10.0.0.2", 8080, Gate, 1)},
+		{"mapped address", svc, dst("::ffff:10.0.0.2", 80, Gate, 0), dst("10.0.0.2", 80, Gate, 0)},
 	}
 	for _, tt := range tests {
 		if got := tt.in.Normalize(tt.svc); got != tt.want {
@@ -100,7 +100,7 @@ func TestDestinationNormalize(t *testing.T) {
 }
 
 func TestChangeString(t *testing.T) {
-	s := tcp("10.0.0.1", 80)
+	s := svcTCP("10.0.0.1", 80)
 	p := Service{Protocol: "udp", Addr: netip.MustParseAddr("10.0.0.1"), Port: 53, Scheduler: "sh",
 		Flags: []string{"flag-1"}, Persistent: 300, NetmaskBits: 24, OnePacket: true}
 	v6 := Service{Protocol: "tcp", Addr: netip.MustParseAddr("2001:db8::1"), Port: 443, Scheduler: "rr", Persistent: 60, NetmaskBits: 64}
@@ -112,11 +112,11 @@ func TestChangeString(t *testing.T) {
 		{Change{Op: OpAddService, Service: s}, "-A -t 10.0.0.1:80 -s wrr"},
 		{Change{Op: OpEditService, Service: p}, "-E -u 10.0.0.1:53 -s sh -b sh-fallback -p 300 -M 255.255.255.0 -o"},
 		{Change{Op: OpAddService, Service: v6}, "-A -t [2001:db8::1]:443 -s rr -p 60 -M 64"},
-		{Change{Op: OpDelService, Service: fwm(7, true)}, "-D -f 7 -6"},
-		{Change{Op: OpAddDest, Service: s, Destination: real("10.0.0.2", 80, Gate, 1)}, "-a -t 10.0.0.1:80 -r 10.0.0.2:80 -g -w 1"},
+		{Change{Op: OpDelService, Service: svcMark(7, true)}, "-D -f 7 -6"},
+		{Change{Op: OpAddDest, Service: s, Destination: dst("10.0.0.2", 80, Gate, 1)}, "-a -t 10.0.0.1:80 -r 10.0.0.2:80 -g -w 1"},
 		{Change{Op: OpEditDest, Service: s, Destination: d}, "-e -t 10.0.0.1:80 -r 10.0.0.2:8080 -m -w 5 -x 100 -y 10"},
-		{Change{Op: OpAddDest, Service: fwm(1, false), Destination: real("10.0.0.3", 0, IPIP, 0)}, "-a -f 1 -r 10.0.0.3:0 -i -w 0"},
-		{Change{Op: OpDelDest, Service: v6, Destination: real("2001:db8::2", 443, Gate, 1)}, "-d -t [2001:db8::1]:443 -r [2001:db8::2]:443"},
+		{Change{Op: OpAddDest, Service: svcMark(1, false), Destination: dst("10.0.0.3", 0, IPIP, 0)}, "-a -f 1 -r 10.0.0.3:0 -i -w 0"},
+		{Change{Op: OpDelDest, Service: v6, Destination: dst("2001:db8::2", 443, Gate, 1)}, "-d -t [2001:db8::1]:443 -r [2001:db8::2]:443"},
 	}
 	for _, tt := range tests {
 		if got := tt.c.String(); got != tt.want {
@@ -126,8 +126,8 @@ func TestChangeString(t *testing.T) {
 }
 
 func TestCompareServicesOrder(t *testing.T) {
-	in := []Service{fwm(2, true), tcp("2001:db8::1", 80), fwm(1, false), udp("10.0.0.1", 53),
-		tcp("10.0.0.10", 80), tcp("10.0.0.9", 80), tcp("10.0.0.9", 22)}
+	in := []Service{svcMark(2, true), svcTCP("2001:db8::1", 80), svcMark(1, false), svcUDP("10.0.0.1", 53),
+		svcTCP("10.0.0.10", 80), svcTCP("10.0.0.9", 80), svcTCP("10.0.0.9", 22)}
 	var got []ServiceKey
 	slices.SortFunc(in, compareServices)
 	for _, s := range in {

@@ -20,9 +20,9 @@ func tables(t *testing.T) map[string]Table {
 
 // TestTableErrors holds both fakes to the kernel's answers.
 func TestTableErrors(t *testing.T) {
-	web := tcp("10.0.0.1", 80)
-	missing := tcp("10.0.0.1", 81)
-	r1 := real("10.0.0.2", 80, Masq, 1)
+	web := svcTCP("10.0.0.1", 80)
+	missing := svcTCP("10.0.0.1", 81)
+	r1 := dst("10.0.0.2", 80, Masq, 1)
 	for name, tb := range tables(t) {
 		t.Run(name, func(t *testing.T) {
 			steps := []struct {
@@ -43,9 +43,9 @@ func TestTableErrors(t *testing.T) {
 				{"destination of missing service", ErrNotExist, func() error { return tb.AddDestination(missing, r1) }},
 				{"edit destination of missing service", ErrNotExist, func() error { return tb.UpdateDestination(missing, r1) }},
 				{"delete destination of missing service", ErrNotExist, func() error { return tb.DelDestination(missing, r1) }},
-				{"edit missing destination", ErrNotExist, func() error { return tb.UpdateDestination(web, real("10.0.0.9", 80, Masq, 1)) }},
-				{"delete missing destination", ErrNotExist, func() error { return tb.DelDestination(web, real("10.0.0.9", 80, Masq, 1)) }},
-				{"negative weight", errRange, func() error { return tb.AddDestination(web, real("10.0.0.9", 80, Masq, -1)) }},
+				{"edit missing destination", ErrNotExist, func() error { return tb.UpdateDestination(web, dst("10.0.0.9", 80, Masq, 1)) }},
+				{"delete missing destination", ErrNotExist, func() error { return tb.DelDestination(web, dst("10.0.0.9", 80, Masq, 1)) }},
+				{"negative weight", errRange, func() error { return tb.AddDestination(web, dst("10.0.0.9", 80, Masq, -1)) }},
 				{"lower threshold without upper", errRange, func() error {
 					return tb.AddDestination(web, Destination{Addr: netip.MustParseAddr("10.0.0.9"), Port: 80, Method: Masq, Lower: 5})
 				}},
@@ -86,9 +86,9 @@ func TestTableListOrder(t *testing.T) {
 	for name, tb := range tables(t) {
 		t.Run(name, func(t *testing.T) {
 			load(t, tb,
-				virt(fwm(3, true)),
-				virt(tcp("10.0.0.10", 80), real("10.0.0.20", 80, Masq, 1), real("10.0.0.3", 80, Masq, 1)),
-				virt(tcp("10.0.0.9", 80)),
+				vs(svcMark(3, true)),
+				vs(svcTCP("10.0.0.10", 80), dst("10.0.0.20", 80, Masq, 1), dst("10.0.0.3", 80, Masq, 1)),
+				vs(svcTCP("10.0.0.9", 80)),
 			)
 			got, err := tb.List()
 			if err != nil {
@@ -116,13 +116,13 @@ func TestMemoryFailNext(t *testing.T) {
 	if _, err := m.List(); !errors.Is(err, boom) {
 		t.Fatalf("List: got %v, want boom", err)
 	}
-	if err := m.AddService(tcp("10.0.0.1", 80)); !errors.Is(err, boom) {
+	if err := m.AddService(svcTCP("10.0.0.1", 80)); !errors.Is(err, boom) {
 		t.Fatalf("AddService: got %v, want boom", err)
 	}
 	if got, _ := m.List(); len(got) != 0 {
 		t.Fatalf("a failed call changed the table: %v", got)
 	}
-	if err := m.AddService(tcp("10.0.0.1", 80)); err != nil {
+	if err := m.AddService(svcTCP("10.0.0.1", 80)); err != nil {
 		t.Fatalf("third call: %v, want success", err)
 	}
 	if m.Writes() != 1 {
@@ -135,14 +135,14 @@ func TestMemoryFailNext(t *testing.T) {
 func TestTableConcurrent(t *testing.T) {
 	for name, tb := range tables(t) {
 		t.Run(name, func(t *testing.T) {
-			web := tcp("10.0.0.1", 80)
-			load(t, tb, virt(web))
+			web := svcTCP("10.0.0.1", 80)
+			load(t, tb, vs(web))
 			var wg sync.WaitGroup
 			errs := make(chan error, 8*10*2)
 			for g := range 8 {
 				wg.Go(func() {
 					for i := range 10 {
-						d := real(fmt.Sprintf("10.1.%d.%d", g, i), 80, Masq, 1)
+						d := dst(fmt.Sprintf("10.1.%d.%d", g, i), 80, Masq, 1)
 						errs <- tb.AddDestination(web, d)
 						if _, err := tb.List(); err != nil {
 							errs <- err

@@ -1,0 +1,171 @@
+package kernel
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+)
+
+const helperEnv = "KERNEL_FILETABLE_HELPER"
+
+var shared = svcTCP("10.0.0.1", 80)
+
+// writeMany is what each writer does, in a helper process or in the test:
+// create the shared service unless another did, then add n destinations of
+// its own, reading the table between writes.
+func writeMany(ft *FileTable, id, n int) (created bool, err error) {
+	switch err := ft.AddService(shared); {
+	case err == nil:
+		created = true
+	case !errors.Is(err, ErrExist):
+		return false, err
+	}
+	for i := range n {
+		d := dst(fmt.Sprintf("10.%d.%d.%d", 100+id, i/250, i%250+1), 80, Masq, 1)
+		if err := ft.AddDestination(shared, d); err != nil {
+			return created, err
+		}
+		if _, err := ft.List(); err != nil {
+			return created, err
+		}
+	}
+	return created, nil
+}
+
+// TestFileTableHelperProcess is not a test: it is the other process of
+// TestFileTableProcesses, started from the test binary.
+func TestFileTableHelperProcess(t *testing.T) {
+	spec := os.Getenv(helperEnv)
+	if spec == "" {
+		return
+	}
+	path, idText, _ := strings.Cut(spec, ",")
+	id, _ := strconv.Atoi(idText)
+	ft, err := OpenFile(path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	created, err := writeMany(ft, id, 40)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(3)
+	}
+	fmt.Printf("created=%v\n", created)
+	os.Exit(0)
+}
+
+// TestFileTableProcesses shares one table file between this process and
+// three others, all writing at once: no write is lost, exactly one of them
+// creates the service, and a reader never sees a broken file.
+func TestFileTableProcesses(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ipvs.json")
+	ft, err := OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const helpers = 3
+	var outs [helpers]bytes.Buffer
+	var cmds []*exec.Cmd
+	for i := range helpers {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestFileTableHelperProcess$")
+		cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s,%d", helperEnv, path, i+1))
+		cmd.Stdout = &outs[i]
+		cmd.Stderr = &outs[i]
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		cmds = append(cmds, cmd)
+	}
+	var wg sync.WaitGroup
+	var created bool
+	var werr error
+	wg.Go(func() { created, werr = writeMany(ft, 0, 40) })
+	stop, done := make(chan struct{}), make(chan struct{})
+	var readErr error
+	var reads int
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if _, err := ft.List(); err != nil {
+				readErr = err
+				return
+			}
+			reads++
+		}
+	}()
+	wg.Wait()
+	if werr != nil {
+		t.Fatalf("writer in the test: %v", werr)
+	}
+	creators := 0
+	if created {
+		creators++
+	}
+	for i, cmd := range cmds {
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("helper %d: %v: %s", i+1, err, outs[i].String())
+		}
+		if strings.Contains(outs[i].String(), "created=true") {
+			creators++
+		}
+	}
+	close(stop)
+	<-done
+	if readErr != nil {
+		t.Fatalf("a reader saw a broken table: %v", readErr)
+	}
+	if creators != 1 {
+		t.Errorf("%d processes created the service, want exactly 1", creators)
+	}
+	got, err := ft.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || len(got[0].Destinations) != (helpers+1)*40 {
+		n := 0
+		if len(got) > 0 {
+			n = len(got[0].Destinations)
+		}
+		t.Errorf("%d services, %d destinations; want 1 service with %d destinations", len(got), n, (helpers+1)*40)
+	}
+	t.Logf("%d reads during the writes", reads)
+}
+
+func TestOpenFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "new.json")
+	if _, err := OpenFile(path); err != nil {
+		t.Fatalf("OpenFile of a missing file: %v", err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil || !strings.Contains(string(data), `"virtuals"`) {
+		t.Fatalf("OpenFile did not create an empty table: %q, %v", data, err)
+	}
+	bad := filepath.Join(dir, "bad.json")
+	os.WriteFile(bad, []byte("ipvsadm output, not JSON"), 0o644)
+	if _, err := OpenFile(bad); err == nil || !strings.Contains(err.Error(), "not an IPVS table") {
+		t.Errorf("OpenFile of garbage: %v, want an error that says it is not a table", err)
+	}
+	dup := filepath.Join(dir, "dup.json")
+	os.WriteFile(dup, []byte(`{"virtuals":[{"Service":{"Protocol":"tcp","Addr":"10.0.0.1","Port":80,"Scheduler":"wrr"}},
+		{"Service":{"Protocol":"tcp","Addr":"10.0.0.1","Port":80,"Scheduler":"rr"}}]}`), 0o644)
+	if _, err := OpenFile(dup); !errors.Is(err, ErrExist) {
+		t.Errorf("OpenFile of a table with a service twice: %v, want ErrExist", err)
+	}
+	if _, err := OpenFile(filepath.Join(dir, "no", "such", "dir.json")); err == nil {
+		t.Error("OpenFile in a missing directory: no error")
+	}
+}
