@@ -20,12 +20,12 @@ func TestApplyTolerates(t *testing.T) {
 	m := NewMemory()
 	load(t, m, vs(web, r1))
 	changes := []Change{
-		{Op: OpAddService, Service: rr},                                           // exists: becomes an edit
-		{Op: OpAddDest, Service: web, Destination: weight5(r1)},                   // exists: becomes an edit
-		{Op: OpEditDest, Service: web, Destination: r2},                           // missing: becomes an add
+		{Op: OpAddService, Service: rr},                                          // exists: becomes an edit
+		{Op: OpAddDest, Service: web, Destination: weight5(r1)},                  // exists: becomes an edit
+		{Op: OpEditDest, Service: web, Destination: r2},                          // missing: becomes an add
 		{Op: OpDelDest, Service: web, Destination: dst("10.0.0.9", 80, Masq, 1)}, // already gone
-		{Op: OpDelService, Service: svcUDP("10.0.0.1", 53)},                          // already gone
-		{Op: OpEditService, Service: svcMark(4, false)},                               // missing: becomes an add
+		{Op: OpDelService, Service: svcUDP("10.0.0.1", 53)},                      // already gone
+		{Op: OpEditService, Service: svcMark(4, false)},                          // missing: becomes an add
 	}
 	if err := Apply(m, changes); err != nil {
 		t.Fatalf("Apply: %v", err)
