@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 )
@@ -129,10 +130,17 @@ var DefaultModules = []string{
 	"ip_vs_fo", "ip_vs_ovf", "ip_vs_mh", "veth", "dummy",
 }
 
+// module is a kernel module file and the ones it needs, all of them,
+// dependencies first.
+type module struct {
+	path string
+	deps []string // paths
+}
+
 // moduleOrder resolves the modules' dependencies from their .modinfo
-// sections (the package ships no modules.dep) and returns the files in load
-// order, dependencies first.
-func (k *guestKernel) moduleOrder(want []string) ([]string, error) {
+// sections (the package ships no modules.dep) and returns the modules in
+// load order, dependencies first.
+func (k *guestKernel) moduleOrder(want []string) ([]module, error) {
 	files := map[string]string{}
 	err := filepath.WalkDir(filepath.Join(k.modDir, "kernel"), func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -146,8 +154,9 @@ func (k *guestKernel) moduleOrder(want []string) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vm: listing kernel modules: %w", err)
 	}
-	var order []string
-	state := map[string]int{} // 1 visiting, 2 done
+	var order []module
+	all := map[string][]string{} // name -> transitive dependency paths
+	state := map[string]int{}    // 1 visiting, 2 done
 	var visit func(name, by string) error
 	visit = func(name, by string) error {
 		name = modName(name)
@@ -169,13 +178,20 @@ func (k *guestKernel) moduleOrder(want []string) ([]string, error) {
 		if err != nil {
 			return err
 		}
+		var need []string
 		for _, d := range deps {
 			if err := visit(d, name); err != nil {
 				return err
 			}
+			for _, dd := range append(all[modName(d)], files[modName(d)]) {
+				if !slices.Contains(need, dd) {
+					need = append(need, dd)
+				}
+			}
 		}
+		all[name] = need
 		state[name] = 2
-		order = append(order, p)
+		order = append(order, module{path: p, deps: need})
 		return nil
 	}
 	// On kernels where crc32c is a module, libcrc32c needs it first.

@@ -223,14 +223,28 @@ func buildInitramfs(k *guestKernel, opts Options, dst string) error {
 	if err != nil {
 		return err
 	}
+	// The modules keep their place under /lib/modules/<version>, with a
+	// modules.dep, so that the guest's modprobe (which moby/ipvs and the
+	// Perl ldirectord call) finds them.
+	base := "/lib/modules/" + k.version + "/"
+	rel := func(p string) string {
+		r, _ := filepath.Rel(k.modDir, p)
+		return filepath.ToSlash(r)
+	}
 	var guestMods []string
+	var dep strings.Builder
 	for _, m := range mods {
-		g := "/lib/modules/" + filepath.Base(m)
-		if err := a.addHostFile(g, m); err != nil {
+		if err := a.addHostFile(base+rel(m.path), m.path); err != nil {
 			return err
 		}
-		guestMods = append(guestMods, g)
+		guestMods = append(guestMods, base+rel(m.path))
+		dep.WriteString(rel(m.path) + ":")
+		for i := len(m.deps) - 1; i >= 0; i-- { // modprobe loads from the end
+			dep.WriteString(" " + rel(m.deps[i]))
+		}
+		dep.WriteString("\n")
 	}
+	a.addData(base+"modules.dep", 0o644, []byte(dep.String()))
 	for _, b := range opts.Binaries {
 		if err := checkStatic(b); err != nil {
 			return err

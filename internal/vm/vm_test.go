@@ -18,7 +18,7 @@ func TestRunReportsOutputAndExitStatus(t *testing.T) {
 	res, err := Run(context.Background(), Options{
 		Files:   map[string]string{"/data/note": f},
 		Command: "/bin/sh",
-		Args:    []string{"-c", `cat /data/note; test -x /data/note && echo executable; echo "arg: $0 $FOO"; ipvsadm -Ln; /usr/sbin/ip -o link show lo; exit 3`, "it's"},
+		Args:    []string{"-c", `cat /data/note; test -x /data/note && echo executable; echo "arg: $0 $FOO"; ipvsadm -Ln; /usr/sbin/ip -o link show lo; modprobe ip_vs_rr && echo modprobe ok; exit 3`, "it's"},
 		Env:     []string{"FOO=bar baz"},
 	})
 	if err != nil {
@@ -28,7 +28,7 @@ func TestRunReportsOutputAndExitStatus(t *testing.T) {
 	if res.ExitCode != 3 {
 		t.Errorf("exit code = %d, want 3; output:\n%s", res.ExitCode, res.Output)
 	}
-	for _, want := range []string{"it's here\n", "executable\n", "arg: it's bar baz\n", "IP Virtual Server version", "lo: <LOOPBACK,UP"} {
+	for _, want := range []string{"it's here\n", "executable\n", "arg: it's bar baz\n", "IP Virtual Server version", "lo: <LOOPBACK,UP", "modprobe ok\n"} {
 		if !strings.Contains(res.Output, want) {
 			t.Errorf("output lacks %q:\n%s", want, res.Output)
 		}
