@@ -134,6 +134,10 @@ func checkDest(svc Service, d Destination) error {
 		return fmt.Errorf("service %s: destination without address: %w", svc.Key(), errInvalid)
 	case d.Method != Gate && d.Method != Masq && d.Method != IPIP:
 		return fmt.Errorf("service %s destination %s: forwarding method %q: %w", svc.Key(), d.Key(), d.Method, errInvalid)
+	case d.Addr.Is6() != svc.IPv6 && d.Method != IPIP:
+		// Only a tunnel can carry packets to a real of the other family.
+		return fmt.Errorf("service %s destination %s: address family differs from the service's and method is %s, not ipip: %w",
+			svc.Key(), d.Key(), d.Method, errInvalid)
 	case d.Weight < 0:
 		return fmt.Errorf("service %s destination %s: weight %d below zero: %w", svc.Key(), d.Key(), d.Weight, errRange)
 	case d.Lower > d.Upper:

@@ -45,6 +45,8 @@ func TestTableErrors(t *testing.T) {
 				{"delete destination of missing service", ErrNotExist, func() error { return tb.DelDestination(missing, r1) }},
 				{"edit missing destination", ErrNotExist, func() error { return tb.UpdateDestination(web, dst("10.0.0.9", 80, Masq, 1)) }},
 				{"delete missing destination", ErrNotExist, func() error { return tb.DelDestination(web, dst("10.0.0.9", 80, Masq, 1)) }},
+				{"other family without a tunnel", errInvalid, func() error { return tb.AddDestination(web, dst("2001:db8::2", 80, Masq, 1)) }},
+				{"other family through a tunnel", nil, func() error { return tb.AddDestination(web, dst("2001:db8::2", 80, IPIP, 1)) }},
 				{"negative weight", errRange, func() error { return tb.AddDestination(web, dst("10.0.0.9", 80, Masq, -1)) }},
 				{"lower threshold without upper", errRange, func() error {
 					return tb.AddDestination(web, Destination{Addr: netip.MustParseAddr("10.0.0.9"), Port: 80, Method: Masq, Lower: 5})
@@ -64,7 +66,7 @@ func TestTableErrors(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := "[{{tcp 10.0.0.1 80 0 false sh [sh-fallback] 0 32 false} [{10.0.0.2 80 gate 7 9 2}]}]"
+			want := "[{{tcp 10.0.0.1 80 0 false sh [sh-fallback] 0 32 false} [{10.0.0.2 80 gate 7 9 2} {2001:db8::2 80 ipip 1 0 0}]}]"
 			if fmt.Sprint(got) != want {
 				t.Errorf("List = %v\nwant   %s", got, want)
 			}
