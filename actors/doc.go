@@ -1,0 +1,72 @@
+// Package actors owns the running daemon: the supervisor tree of
+// protoactor-go actors (root, one instance per configuration, one actor per
+// virtual service, one prober per real server), the IPVS writer that alone
+// calls kernel/, and the file watchers. Actors hold state and move messages;
+// every decision is a function of actors/plan.
+package actors
+
+import (
+	"context"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/ldirectord-go/ldirectord/checks"
+	"github.com/ldirectord-go/ldirectord/conf"
+	"github.com/ldirectord-go/ldirectord/kernel"
+)
+
+// SyncFunc makes the table match the desired one, touching only the desired
+// services and those owned reports true for; kernel.Sync is the real one.
+type SyncFunc func(t kernel.Table, desired []kernel.Virtual, owned func(kernel.ServiceKey) bool) ([]kernel.Change, error)
+
+// Options are the daemon's dependencies; zero fields take the defaults.
+type Options struct {
+	Log   *zap.Logger
+	Table kernel.Table
+	// Check runs one health check; checks.Run is the real one.
+	Check checks.Func
+	// Load reads a configuration file; conf.Load is the real one.
+	Load func(path string) (*conf.Config, error)
+	Sync SyncFunc
+	// Resync is how often the writer reads the table back to repair drift
+	// (default 5s); Coalesce is how long it waits for updates arriving
+	// together (default 20ms).
+	Resync   time.Duration
+	Coalesce time.Duration
+	// BackoffMax bounds the wait between retries after a failed write
+	// (default 10s).
+	BackoffMax time.Duration
+	// Hostname goes into alert mails; LookupAddr finds the names a
+	// maintenancedir file may use.
+	Hostname   string
+	LookupAddr func(ctx context.Context, addr string) ([]string, error)
+	// SideEffectTimeout bounds fallbackcommand, callback and mail
+	// (default 30s).
+	SideEffectTimeout time.Duration
+}
+
+func (o Options) withDefaults() Options {
+	if o.Log == nil {
+		o.Log = zap.NewNop()
+	}
+	if o.Sync == nil {
+		o.Sync = kernel.Sync
+	}
+	if o.Resync <= 0 {
+		o.Resync = 5 * time.Second
+	}
+	if o.Coalesce <= 0 {
+		o.Coalesce = 20 * time.Millisecond
+	}
+	if o.BackoffMax <= 0 {
+		o.BackoffMax = 10 * time.Second
+	}
+	if o.Hostname == "" {
+		o.Hostname = "localhost"
+	}
+	if o.SideEffectTimeout <= 0 {
+		o.SideEffectTimeout = 30 * time.Second
+	}
+	return o
+}

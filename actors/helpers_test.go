@@ -1,0 +1,227 @@
+package actors
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/ldirectord-go/ldirectord/checks"
+	"github.com/ldirectord-go/ldirectord/conf"
+	"github.com/ldirectord-go/ldirectord/kernel"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// fakeChecks answers checks from a table the test sets, per real address,
+// and counts them. A real with a script takes its answers from it first.
+type fakeChecks struct {
+	mu      sync.Mutex
+	up      map[netip.Addr]bool
+	calls   map[netip.Addr]int
+	scripts map[netip.Addr][]string // "up", "down", "panic"
+}
+
+func newFakeChecks() *fakeChecks {
+	return &fakeChecks{up: map[netip.Addr]bool{}, calls: map[netip.Addr]int{}, scripts: map[netip.Addr][]string{}}
+}
+
+func (f *fakeChecks) set(addr string, up bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.up[netip.MustParseAddr(addr)] = up
+}
+
+func (f *fakeChecks) script(addr string, steps ...string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.scripts[netip.MustParseAddr(addr)] = steps
+}
+
+func (f *fakeChecks) count(addr string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls[netip.MustParseAddr(addr)]
+}
+
+func (f *fakeChecks) check(ctx context.Context, t checks.Target) checks.Result {
+	f.mu.Lock()
+	f.calls[t.Addr]++
+	up := f.up[t.Addr]
+	if s := f.scripts[t.Addr]; len(s) > 0 {
+		f.scripts[t.Addr] = s[1:]
+		switch s[0] {
+		case "panic":
+			f.mu.Unlock()
+			panic("scripted check panic")
+		case "up":
+			up = true
+		default:
+			up = false
+		}
+	}
+	f.mu.Unlock()
+	if !up {
+		return checks.Result{Reason: fmt.Sprintf("connect to %s: refused", t.Addr)}
+	}
+	return checks.Result{Up: true, Reason: "ok"}
+}
+
+func mkReal(addr string, port uint16, w int) *conf.Real {
+	a := netip.MustParseAddr(addr)
+	return &conf.Real{ID: conf.RealID(netip.AddrPortFrom(a, port).String()), Addr: a, Port: port, Method: conf.Masq, Weight: w}
+}
+
+func mkVirtual(addr string, port uint16, reals ...*conf.Real) *conf.Virtual {
+	a := netip.MustParseAddr(addr)
+	return &conf.Virtual{
+		ID:   conf.VirtualID("tcp:" + netip.AddrPortFrom(a, port).String()),
+		Addr: a, Port: port, Protocol: conf.TCP, Scheduler: "wrr", NetmaskBits: 32,
+		Check: conf.Check{Type: conf.CheckConnect},
+		Settings: conf.Settings{
+			CheckTimeout: time.Second, NegotiateTimeout: time.Second, CheckInterval: 50 * time.Millisecond,
+			CheckCount: 1, FailureCount: 1, Cleanstop: true,
+		},
+		Reals: reals,
+	}
+}
+
+func mkConfig(file string, vs ...*conf.Virtual) *conf.Config {
+	return &conf.Config{File: file, Name: file, Virtuals: vs}
+}
+
+type harness struct {
+	t     *testing.T
+	table *kernel.Memory
+	fake  *fakeChecks
+	logs  *observer.ObservedLogs
+	d     *Daemon
+	once  *sync.Once
+	load  func(string) (*conf.Config, error)
+}
+
+func start(t *testing.T, cfgs ...*conf.Config) *harness {
+	t.Helper()
+	h := &harness{t: t, table: kernel.NewMemory(), fake: newFakeChecks()}
+	return h.run(cfgs...)
+}
+
+func (h *harness) run(cfgs ...*conf.Config) *harness {
+	h.t.Helper()
+	core, logs := observer.New(zap.DebugLevel)
+	h.logs = logs
+	d, err := Start(Options{
+		Log: zap.New(core), Table: h.table, Check: h.fake.check, Load: h.load,
+		Resync: 100 * time.Millisecond, BackoffMax: 200 * time.Millisecond,
+	}, cfgs...)
+	if err != nil {
+		h.t.Fatalf("Start: %v", err)
+	}
+	h.d = d
+	h.once = new(sync.Once)
+	h.t.Cleanup(func() { h.stop() })
+	return h
+}
+
+// stop stops the daemon once and returns Stop's error.
+func (h *harness) stop() (err error) {
+	h.once.Do(func() { err = h.d.Stop() })
+	return err
+}
+
+// weights reads the table as "service dest" -> weight.
+func (h *harness) weights() map[string]int {
+	m, err := h.tryWeights()
+	if err != nil {
+		h.t.Errorf("List: %v", err)
+	}
+	return m
+}
+
+func (h *harness) tryWeights() (map[string]int, error) {
+	vs, err := h.table.List()
+	if err != nil {
+		return nil, err
+	}
+	m := map[string]int{}
+	for _, v := range vs {
+		m[string(v.Service.Key())] = -1
+		for _, d := range v.Destinations {
+			m[string(v.Service.Key())+" "+string(d.Key())] = d.Weight
+		}
+	}
+	return m, nil
+}
+
+// waitFor polls until cond holds; the bound is generous for a busy machine.
+func (h *harness) waitFor(what string, cond func(map[string]int) bool) {
+	h.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		w, err := h.tryWeights()
+		if err == nil && cond(w) {
+			return
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("timed out waiting for %s; table: %v", what, w)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func has(key string, weight int) func(map[string]int) bool {
+	return func(m map[string]int) bool { w, ok := m[key]; return ok && w == weight }
+}
+
+func lacks(key string) func(map[string]int) bool {
+	return func(m map[string]int) bool { _, ok := m[key]; return !ok }
+}
+
+func all(conds ...func(map[string]int) bool) func(map[string]int) bool {
+	return func(m map[string]int) bool {
+		for _, c := range conds {
+			if !c(m) {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+// watch records, until stopped, whether key was ever missing from the table
+// after it first appeared.
+func (h *harness) watch(key string) (stop func() (appeared, vanished bool)) {
+	done := make(chan struct{})
+	res := make(chan [2]bool)
+	go func() {
+		var appeared, vanished bool
+		for {
+			select {
+			case <-done:
+				res <- [2]bool{appeared, vanished}
+				return
+			default:
+			}
+			_, ok := h.weights()[key]
+			if ok {
+				appeared = true
+			} else if appeared {
+				vanished = true
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	}()
+	return func() (bool, bool) {
+		close(done)
+		r := <-res
+		return r[0], r[1]
+	}
+}

@@ -1,0 +1,175 @@
+package actors
+
+// The root supervisor owns the IPVS writer and one instance per
+// configuration. An instance that fails is restarted, a bounded number of
+// times. On shutdown it asks every instance to leave the table as cleanstop
+// says, then has the writer apply that before it answers.
+//
+// Takes: *messages.Reload (to the instance of that file), *messages.ReloadFile
+// and *messages.Status (to every instance), *messages.Shutdown. Answers
+// with *messages.Reloaded, []*messages.StatusReport and *messages.Stopped.
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/eventstream"
+	"go.uber.org/zap"
+
+	"github.com/ldirectord-go/ldirectord/conf"
+	"github.com/ldirectord-go/ldirectord/messages"
+)
+
+// askTimeout bounds a question to an actor; reload and shutdown are quick,
+// the writer's flush does the table writes.
+const askTimeout = 30 * time.Second
+
+// instanceRestarts bounds the restarts of an instance within restartWindow.
+const instanceRestarts = 3
+
+type root struct {
+	opts      Options
+	cfgs      []*conf.Config
+	writer    *actor.PID
+	instances []*actor.PID
+	files     []string
+}
+
+func (r *root) Receive(ctx actor.Context) {
+	switch msg := ctx.Message().(type) {
+	case *actor.Started:
+		r.writer = ctx.Spawn(actor.PropsFromProducer(newWriter(r.opts)))
+		for _, c := range r.cfgs {
+			r.instances = append(r.instances, ctx.Spawn(actor.PropsFromProducer(newInstance(r.opts, r.writer, c),
+				actor.WithSupervisor(actor.NewOneForOneStrategy(virtualRestarts, restartWindow, actor.DefaultDecider)))))
+			r.files = append(r.files, c.File)
+		}
+	case *pidsQuery:
+		ctx.Respond(append([]*actor.PID{r.writer}, r.instances...))
+	case *messages.Reload:
+		for i, f := range r.files {
+			if f == msg.Config.File {
+				ctx.Respond(askReloaded(ctx, r.instances[i], msg))
+				return
+			}
+		}
+		ctx.Respond(&messages.Reloaded{Err: fmt.Errorf("reload: no running configuration %s", msg.Config.File)})
+	case *messages.ReloadFile:
+		var errs []error
+		for _, pid := range r.instances {
+			errs = append(errs, askReloaded(ctx, pid, msg).Err)
+		}
+		ctx.Respond(&messages.Reloaded{Err: errors.Join(errs...)})
+	case *messages.Status:
+		var out []*messages.StatusReport
+		for _, pid := range r.instances {
+			if res, err := ctx.RequestFuture(pid, msg, askTimeout).Result(); err == nil {
+				out = append(out, res.(*messages.StatusReport))
+			}
+		}
+		ctx.Respond(out)
+	case *messages.Shutdown:
+		var errs []error
+		for _, pid := range r.instances {
+			if _, err := ctx.RequestFuture(pid, msg, askTimeout).Result(); err != nil {
+				errs = append(errs, fmt.Errorf("stop instance %s: %w", pid.Id, err))
+			}
+		}
+		res, err := ctx.RequestFuture(r.writer, &messages.Flush{}, askTimeout).Result()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("last write of the IPVS table: %w", err))
+		} else if f := res.(*messages.Flushed); f.Err != nil {
+			errs = append(errs, fmt.Errorf("last write of the IPVS table: %w", f.Err))
+		}
+		ctx.Respond(&messages.Stopped{Err: errors.Join(errs...)})
+	}
+}
+
+func askReloaded(ctx actor.Context, pid *actor.PID, msg any) *messages.Reloaded {
+	res, err := ctx.RequestFuture(pid, msg, askTimeout).Result()
+	if err != nil {
+		return &messages.Reloaded{Err: fmt.Errorf("reload: %w", err)}
+	}
+	return res.(*messages.Reloaded)
+}
+
+// Daemon is a running actor system with its supervisor tree.
+type Daemon struct {
+	system *actor.ActorSystem
+	root   *actor.PID
+	sub    *eventstream.Subscription
+	log    *zap.Logger
+}
+
+// Start builds the tree for the configurations given (the one named on the
+// command line first, then those of its execute directives) and starts
+// checking. opts.Table and opts.Check are required.
+func Start(opts Options, cfgs ...*conf.Config) (*Daemon, error) {
+	if opts.Table == nil || opts.Check == nil {
+		return nil, errors.New("actors.Start: a Table and a Check function are required")
+	}
+	if len(cfgs) == 0 {
+		return nil, errors.New("actors.Start: no configuration")
+	}
+	opts = opts.withDefaults()
+	quiet := func(*actor.ActorSystem) *slog.Logger { return slog.New(slog.DiscardHandler) }
+	sys := actor.NewActorSystem(actor.WithLoggerFactory(quiet))
+	d := &Daemon{system: sys, log: opts.Log}
+	d.sub = sys.EventStream.Subscribe(func(evt any) {
+		if e, ok := evt.(*actor.SupervisorEvent); ok {
+			d.log.Warn("actor failed", zap.String("actor", e.Child.Id), zap.String("reason", fmt.Sprint(e.Reason)), zap.String("directive", e.Directive.String()))
+		}
+	})
+	d.root = sys.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return &root{opts: opts, cfgs: cfgs} },
+		actor.WithSupervisor(actor.NewOneForOneStrategy(instanceRestarts, restartWindow, actor.DefaultDecider))))
+	return d, nil
+}
+
+// Reload reads every configuration file again and applies what changed. A
+// file that does not parse is refused and its instance keeps running.
+func (d *Daemon) Reload() error {
+	return d.reload(&messages.ReloadFile{})
+}
+
+// ReloadConfig applies cfg to the running instance of the same file.
+func (d *Daemon) ReloadConfig(cfg *conf.Config) error {
+	return d.reload(&messages.Reload{Config: cfg})
+}
+
+func (d *Daemon) reload(msg any) error {
+	res, err := d.system.Root.RequestFuture(d.root, msg, 2*askTimeout).Result()
+	if err != nil {
+		return fmt.Errorf("reload: %w", err)
+	}
+	return res.(*messages.Reloaded).Err
+}
+
+// Status reports the states of the real servers of every instance.
+func (d *Daemon) Status() ([]*messages.StatusReport, error) {
+	res, err := d.system.Root.RequestFuture(d.root, &messages.Status{}, 2*askTimeout).Result()
+	if err != nil {
+		return nil, fmt.Errorf("status: %w", err)
+	}
+	return res.([]*messages.StatusReport), nil
+}
+
+// Stop leaves the table as cleanstop says, stops every actor and waits for
+// them.
+func (d *Daemon) Stop() error {
+	var stopErr error
+	res, err := d.system.Root.RequestFuture(d.root, &messages.Shutdown{}, 3*askTimeout).Result()
+	if err != nil {
+		stopErr = fmt.Errorf("stop: %w", err)
+	} else {
+		stopErr = res.(*messages.Stopped).Err
+	}
+	if err := d.system.Root.StopFuture(d.root).Wait(); err != nil && stopErr == nil {
+		stopErr = fmt.Errorf("stop actors: %w", err)
+	}
+	d.system.EventStream.Unsubscribe(d.sub)
+	d.system.Shutdown()
+	return stopErr
+}

@@ -1,0 +1,106 @@
+// Package messages owns the messages the daemon's actors exchange: plain
+// structs without behaviour. Each says who sends it and who takes it.
+package messages
+
+import (
+	"github.com/ldirectord-go/ldirectord/actors/plan"
+	"github.com/ldirectord-go/ldirectord/checks"
+	"github.com/ldirectord-go/ldirectord/conf"
+	"github.com/ldirectord-go/ldirectord/kernel"
+)
+
+// Desired is an instance's whole desired table, sent to the IPVS writer
+// after every change. The writer keeps the latest one per Owner.
+type Desired struct {
+	Owner    string
+	Virtuals []kernel.Virtual
+	// Optional destinations are kept when present and not put back when
+	// absent (quiescent without readdquiescent).
+	Optional []plan.Ref
+}
+
+// Release is an instance's last word to the writer as it stops: its
+// services are removed from the table, except those in Keep (cleanstop = no),
+// which are left as they are and forgotten.
+type Release struct {
+	Owner string
+	Keep  []kernel.Service
+}
+
+// Flush asks the writer to apply what it holds now; it answers Flushed.
+type Flush struct{}
+
+// Flushed answers Flush with the outcome of the apply.
+type Flushed struct{ Err error }
+
+// Reload asks an instance to switch to a new configuration (from SIGHUP,
+// the reload command or the file watcher); it answers Reloaded.
+type Reload struct{ Config *conf.Config }
+
+// Reloaded answers Reload.
+type Reloaded struct{ Err error }
+
+// ReloadFile asks an instance to read its configuration file again and
+// reload it, refusing a file that does not parse; it answers Reloaded.
+type ReloadFile struct{}
+
+// FileChanged is sent by a file watcher to its instance when the
+// configuration file changed on disk with a newer mtime.
+type FileChanged struct{ Path string }
+
+// UpdateVirtual is sent by an instance to a virtual actor on reload, with
+// the new settings of its virtual service.
+type UpdateVirtual struct{ Virtual *conf.Virtual }
+
+// UpdateReal is sent by a virtual actor to a prober on reload.
+type UpdateReal struct {
+	Virtual *conf.Virtual
+	Real    *conf.Real
+}
+
+// VirtualStarted is sent by a virtual actor to its instance when it starts
+// or restarts; the instance answers RestoreVirtual.
+type VirtualStarted struct{ Virtual conf.VirtualID }
+
+// RestoreVirtual gives a (re)started virtual actor the states its real
+// servers had.
+type RestoreVirtual struct{ States map[conf.RealID]plan.RealState }
+
+// ProberStarted is sent by a prober to its virtual actor when it starts or
+// restarts; the virtual answers RestoreReal.
+type ProberStarted struct{ Real conf.RealID }
+
+// RestoreReal gives a (re)started prober its state.
+type RestoreReal struct{ State plan.RealState }
+
+// Checked is sent by a prober to its virtual actor after every check.
+type Checked struct {
+	Real       conf.RealID
+	State      plan.RealState
+	Transition plan.Transition
+	Result     checks.Result
+}
+
+// RealStates is sent by a virtual actor to its instance whenever a real
+// server's state changed.
+type RealStates struct {
+	Virtual conf.VirtualID
+	States  map[conf.RealID]plan.RealState
+}
+
+// Shutdown asks the root (and the root asks each instance) to stop; the
+// answer is Stopped once the table is left as cleanstop says.
+type Shutdown struct{}
+
+// Stopped answers Shutdown.
+type Stopped struct{ Err error }
+
+// Status asks an instance for its real servers' states; it answers
+// StatusReport.
+type Status struct{}
+
+// StatusReport answers Status.
+type StatusReport struct {
+	Name   string
+	Health plan.Health
+}
