@@ -64,7 +64,9 @@ type VirtualStarted struct{ Virtual conf.VirtualID }
 
 // RestoreVirtual gives a (re)started virtual actor the states its real
 // servers had.
-type RestoreVirtual struct{ States map[conf.RealID]plan.RealState }
+type RestoreVirtual struct {
+	States map[conf.RealID]plan.RealState
+}
 
 // ProberStarted is sent by a prober to its virtual actor when it starts or
 // restarts; the virtual answers RestoreReal.
