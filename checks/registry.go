@@ -12,10 +12,15 @@ import (
 // services maps each negotiate service of ldirectord(8) to its check. It is
 // the whole registry: a new service is one more line here.
 var services = map[string]Func{
+	"dns":        checkDNS,
+	"ftp":        checkFTP,
 	"http":       checkHTTP,
 	"http_proxy": checkHTTPProxy,
 	"https":      checkHTTPS,
 	"none":       checkNone,
+	"simpletcp":  checkSimpleTCP,
+	"smtp":       checkSMTP,
+	"submission": checkSMTP,
 }
 
 // Services lists the negotiate services known to Run, sorted.
