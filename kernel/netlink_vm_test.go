@@ -11,14 +11,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ldirectord-go/ldirectord/internal/vm"
 	"github.com/ldirectord-go/ldirectord/kernel"
 	"github.com/ldirectord-go/ldirectord/kernel/ipvsadm"
 )
 
 // The tests named TestInVM* need a kernel with IPVS. TestVM boots one and
-// runs them there, with inVMEnv set; on the host they skip, because TestVM
-// is what runs them.
-const inVMEnv = "LDIRECTORD_KERNEL_IN_VM"
+// runs them there, where the harness sets inVMEnv; on the host they skip,
+// because TestVM is what runs them.
+const inVMEnv = vm.GuestEnv
 
 func inVM(t testing.TB) {
 	t.Helper()

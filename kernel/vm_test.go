@@ -52,7 +52,6 @@ func runInVM(t testing.TB, args ...string) vm.Result {
 		Binaries: []string{bin},
 		Command:  "/bin/kernel.test",
 		Args:     args,
-		Env:      []string{inVMEnv + "=1"},
 		Timeout:  20 * time.Minute,
 	})
 	if err != nil {

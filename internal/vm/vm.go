@@ -61,6 +61,10 @@ type Result struct {
 	Console string
 }
 
+// GuestEnv is set to "1" in the guest, so that a program can tell that it
+// runs in the VM (tests that need the real kernel skip on the host).
+const GuestEnv = "LDIRECTORD_IN_VM"
+
 // Markers that the guest's init prints around the command. They are unusual
 // enough never to come from the command itself.
 const (
@@ -318,7 +322,7 @@ func initScript(opts Options, modules []string) string {
 	var b strings.Builder
 	b.WriteString("#!/bin/busybox sh\n")
 	b.WriteString("/bin/busybox --install -s /bin\n")
-	b.WriteString("export PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TMPDIR=/tmp\n")
+	b.WriteString("export PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TMPDIR=/tmp " + GuestEnv + "=1\n")
 	b.WriteString("mount -t proc proc /proc\nmount -t sysfs sys /sys\nmount -t devtmpfs dev /dev\n")
 	b.WriteString("mount -t tmpfs run /run\nmkdir -p /run/netns\n")
 	b.WriteString("echo 1 > /proc/sys/kernel/printk\n")
