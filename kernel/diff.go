@@ -7,9 +7,9 @@ import (
 // Diff returns the changes that turn the actual table into the desired one.
 // It is pure: it reads its arguments and touches nothing.
 //
-// It touches only desired services and those for which owned reports true;
-// every other service in the actual table, and its destinations, stays as
-// it is. A service or destination whose settings differ is edited in place,
+// It touches only desired services and those for which owned reports true
+// (a nil owned owns nothing); every other service in the actual table, and
+// its destinations, stays as it is. A service or destination whose settings differ is edited in place,
 // never deleted and added again, since that would drop its connections.
 //
 // The changes come in phases, each in the order of the services (IPv4
