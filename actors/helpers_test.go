@@ -75,6 +75,8 @@ func (f *fakeChecks) check(ctx context.Context, t checks.Target) checks.Result {
 	return checks.Result{Up: true, Reason: "ok"}
 }
 
+func newMemory() *kernel.Memory { return kernel.NewMemory() }
+
 func mkReal(addr string, port uint16, w int) *conf.Real {
 	a := netip.MustParseAddr(addr)
 	return &conf.Real{ID: conf.RealID(netip.AddrPortFrom(a, port).String()), Addr: a, Port: port, Method: conf.Masq, Weight: w}
