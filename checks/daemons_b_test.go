@@ -1,13 +1,24 @@
 package checks
 
 import (
+	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"io"
+	"math/big"
 	"net"
 	"net/netip"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -137,4 +148,139 @@ func needProgram(t *testing.T, pkg string, candidates ...string) string {
 	}
 	t.Fatalf("%s not found: install the Debian package %s (make deps)", candidates[0], pkg)
 	return ""
+}
+
+// writeSelfSigned writes a throwaway certificate and key for 127.0.0.1
+// into dir and returns their paths; the daemons' TLS listeners use them.
+func writeSelfSigned(t *testing.T, dir string) (certFile, keyFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatalf("generate key: %v", err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "127.0.0.1"},
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatalf("create certificate: %v", err)
+	}
+	kder, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatalf("marshal key: %v", err)
+	}
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	writeFile(t, certFile, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})))
+	writeFile(t, keyFile, string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder})))
+	return certFile, keyFile
+}
+
+func writeFile(t *testing.T, path, data string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+		t.Fatalf("write %s: %v", path, err)
+	}
+}
+
+// shortTempDir is a temporary directory with a short path, for daemons
+// that put unix sockets in it (sun_path holds 108 bytes), readable by the
+// unprivileged users the daemons switch to.
+func shortTempDir(t *testing.T, prefix string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		t.Fatalf("temp dir: %v", err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatalf("chmod %s: %v", dir, err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
+// daemon is a server process a test started; it is stopped when the test
+// ends.
+type daemon struct {
+	cmd  *exec.Cmd
+	log  *bytes.Buffer
+	done chan struct{}
+}
+
+// startDaemon runs a daemon in the foreground with its output kept for
+// failure messages, and stops it (SIGTERM, then SIGKILL) at cleanup.
+func startDaemon(t *testing.T, name string, args ...string) *daemon {
+	t.Helper()
+	d := &daemon{cmd: exec.Command(name, args...), log: &bytes.Buffer{}, done: make(chan struct{})}
+	d.cmd.Stdout = &lockedWriter{w: d.log}
+	d.cmd.Stderr = d.cmd.Stdout
+	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := d.cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	go func() { d.cmd.Wait(); close(d.done) }()
+	t.Cleanup(func() {
+		pgid := d.cmd.Process.Pid
+		syscall.Kill(-pgid, syscall.SIGTERM)
+		select {
+		case <-d.done:
+		case <-time.After(10 * time.Second):
+			syscall.Kill(-pgid, syscall.SIGKILL)
+			<-d.done
+		}
+	})
+	return d
+}
+
+// Output is what the daemon printed so far.
+func (d *daemon) Output() string {
+	w := d.cmd.Stdout.(*lockedWriter)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return d.log.String()
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// waitListening waits until every TCP address accepts connections, and
+// fails the test with the daemon's output when one does not in time.
+func waitListening(t *testing.T, d *daemon, within time.Duration, addrs ...netip.AddrPort) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for _, a := range addrs {
+		for {
+			c, err := net.DialTimeout("tcp", a.String(), time.Second)
+			if err == nil {
+				c.Close()
+				break
+			}
+			select {
+			case <-d.done:
+				t.Fatalf("%s exited before listening on %s:\n%s", d.cmd.Path, a, d.Output())
+			default:
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s not listening on %s after %v:\n%s", d.cmd.Path, a, within, d.Output())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+}
+
+func loopback(port uint16) netip.AddrPort {
+	return netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), port)
 }

@@ -1,0 +1,203 @@
+package checks
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ldirectord-go/ldirectord/conf"
+)
+
+// dovecotPorts are the listeners of a test's own dovecot.
+type dovecotPorts struct{ imap, imaps, pop3, pop3s uint16 }
+
+// startDovecot runs dovecot (Debian dovecot-imapd, dovecot-pop3d) on
+// loopback with its own configuration, one user "alice" with password
+// "wonderland", and a TLS certificate of its own.
+func startDovecot(t *testing.T) dovecotPorts {
+	t.Helper()
+	bin := needProgram(t, "dovecot-imapd dovecot-pop3d", "dovecot")
+	for p, pkg := range map[string]string{"/usr/lib/dovecot/imap": "dovecot-imapd", "/usr/lib/dovecot/pop3": "dovecot-pop3d"} {
+		if _, err := os.Stat(p); err != nil {
+			t.Fatalf("%s missing: install the Debian package %s", p, pkg)
+		}
+	}
+	dir := shortTempDir(t, "dv")
+	cert, key := writeSelfSigned(t, dir)
+	writeFile(t, filepath.Join(dir, "passwd"), "alice:{PLAIN}wonderland::::::nodelay\n")
+	p := dovecotPorts{freePort(t), freePort(t), freePort(t), freePort(t)}
+	cfg := fmt.Sprintf(`
+base_dir = %[1]s/run
+state_dir = %[1]s/state
+log_path = /dev/stderr
+protocols = imap pop3
+listen = 127.0.0.1
+ssl = yes
+ssl_cert = <%[2]s
+ssl_key = <%[3]s
+disable_plaintext_auth = no
+auth_mechanisms = plain
+auth_failure_delay = 0
+mail_location = maildir:%[1]s/mail/%%u
+passdb {
+  driver = passwd-file
+  args = %[1]s/passwd
+}
+userdb {
+  driver = static
+  args = uid=nobody gid=nogroup home=%[1]s/home/%%u
+}
+service imap-login {
+  inet_listener imap {
+    port = %[4]d
+  }
+  inet_listener imaps {
+    port = %[5]d
+    ssl = yes
+  }
+}
+service pop3-login {
+  inet_listener pop3 {
+    port = %[6]d
+  }
+  inet_listener pop3s {
+    port = %[7]d
+    ssl = yes
+  }
+}
+service anvil {
+  chroot =
+}
+`, dir, cert, key, p.imap, p.imaps, p.pop3, p.pop3s)
+	cfgFile := filepath.Join(dir, "dovecot.conf")
+	writeFile(t, cfgFile, cfg)
+	d := startDaemon(t, bin, "-F", "-c", cfgFile)
+	waitListening(t, d, 30*time.Second, loopback(p.imap), loopback(p.imaps), loopback(p.pop3), loopback(p.pop3s))
+	return p
+}
+
+// TestDovecot proves imap, imaps, pop and pops against a real dovecot:
+// greeting only, a good login, a bad login, and TLS spoken to a plain port.
+func TestDovecot(t *testing.T) {
+	p := startDovecot(t)
+	const timeout = 10 * time.Second
+	good := conf.Check{Login: "alice", Passwd: "wonderland"}
+	bad := conf.Check{Login: "alice", Passwd: "looking-glass"}
+	cases := []struct {
+		name   string
+		f      Func
+		port   uint16
+		check  conf.Check
+		up     bool
+		reason []string
+	}{
+		{"imap greeting", checkIMAP, p.imap, conf.Check{}, true, []string{"IMAP greeting OK"}},
+		{"imap login", checkIMAP, p.imap, good, true, []string{`login as "alice" accepted`}},
+		{"imaps greeting", checkIMAPS, p.imaps, conf.Check{}, true, []string{"IMAP greeting OK"}},
+		{"imaps login", checkIMAPS, p.imaps, good, true, []string{"accepted"}},
+		{"imaps to plain port", checkIMAPS, p.imap, good, false, []string{"TLS handshake"}},
+		{"pop greeting", checkPOP, p.pop3, conf.Check{}, true, []string{"POP3 greeting +OK"}},
+		{"pop login", checkPOP, p.pop3, good, true, []string{`login as "alice" accepted`}},
+		{"pops greeting", checkPOPS, p.pop3s, conf.Check{}, true, []string{"+OK"}},
+		{"pops login", checkPOPS, p.pop3s, good, true, []string{"accepted"}},
+		{"pops to plain port", checkPOPS, p.pop3, good, false, []string{"TLS handshake"}},
+		{"imap bad login", checkIMAP, p.imap, bad, false, []string{"login failed: NO"}},
+		{"imaps bad login", checkIMAPS, p.imaps, bad, false, []string{"login failed"}},
+		{"pop bad login", checkPOP, p.pop3, bad, false, []string{"login failed: PASS answer: -ERR"}},
+		{"pops bad login", checkPOPS, p.pop3s, bad, false, []string{"login failed"}},
+	}
+	// A TLS port waits for a ClientHello and never greets a plain client.
+	t.Run("imap to TLS port", func(t *testing.T) {
+		r := runCheck(checkIMAP, targetAt(loopback(p.imaps), testTimeout, good))
+		wantVerdict(t, r, false, testTimeout, "timeout after 1.5s waiting for banner")
+	})
+	// Failed logins run together in a group of their own: dovecot delays
+	// an address's logins more after each failure.
+	t.Run("group", func(t *testing.T) {
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				if !tc.up {
+					t.Parallel()
+				}
+				r := runCheck(tc.f, targetAt(loopback(tc.port), timeout, tc.check))
+				wantVerdict(t, r, tc.up, timeout, tc.reason...)
+				if strings.Contains(r.Reason, "looking-glass") || strings.Contains(r.Reason, "wonderland") {
+					t.Errorf("reason %q shows the passwd", r.Reason)
+				}
+			})
+		}
+	})
+}
+
+// TestIMAPFailures covers the answers a real dovecot never gives, with a
+// scripted server.
+func TestIMAPFailures(t *testing.T) {
+	login := conf.Check{Login: "alice", Passwd: "wonderland"}
+	cases := []struct {
+		name   string
+		handle func(net.Conn)
+		check  conf.Check
+		reason string
+	}{
+		{"never answers", silent, conf.Check{}, "timeout after 1.5s waiting for banner"},
+		{"too slow", func(c net.Conn) {
+			time.Sleep(testTimeout + 500*time.Millisecond)
+			io.WriteString(c, "* OK late\r\n")
+		}, conf.Check{}, "timeout after 1.5s waiting for banner"},
+		{"garbage", sayThenHold("\x16\x03\x01garbage\r\n"), conf.Check{}, "not an IMAP response"},
+		{"bye", sayThenHold("* BYE too many connections\r\n"), conf.Check{}, "IMAP greeting BYE"},
+		{"login never answered", sayThenHold("* OK ready\r\n"), login, "timeout after 1.5s waiting for LOGIN answer"},
+		{"login refused", func(c net.Conn) {
+			io.WriteString(c, "* OK ready\r\n")
+			buf := make([]byte, 512)
+			c.Read(buf)
+			io.WriteString(c, "* CAPABILITY IMAP4rev1\r\na1 NO [AUTHENTICATIONFAILED] Authentication failed.\r\n")
+			io.Copy(io.Discard, c)
+		}, login, "login failed: NO"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ap := scriptedServer(t, tc.handle)
+			r := runCheck(checkIMAP, targetAt(ap, testTimeout, tc.check))
+			wantVerdict(t, r, false, testTimeout, tc.reason)
+		})
+	}
+	t.Run("refused", func(t *testing.T) {
+		t.Parallel()
+		r := runCheck(checkIMAPS, targetAt(refusedAddr(t), testTimeout, login))
+		wantVerdict(t, r, false, testTimeout, "connect: connection refused")
+	})
+	t.Run("imaps silent during handshake", func(t *testing.T) {
+		t.Parallel()
+		ap := scriptedServer(t, silent)
+		r := runCheck(checkIMAPS, targetAt(ap, testTimeout, login))
+		wantVerdict(t, r, false, testTimeout, "timeout after 1.5s during TLS handshake")
+	})
+}
+
+func FuzzIMAPReply(f *testing.F) {
+	for _, s := range []string{"* OK ready", "a1 OK done", "a1 NO nope", "* BYE", "+ go on", "a1", "* "} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		status, _, tagged, err := parseIMAPReply(line, "a1")
+		if err != nil {
+			return
+		}
+		if status == "" {
+			t.Errorf("%q: empty status without error", line)
+		}
+		if tagged && status != "OK" && status != "NO" && status != "BAD" {
+			t.Errorf("%q: tagged status %q", line, status)
+		}
+		if s, _, err := parseIMAPGreeting(line); err == nil && s != "OK" && s != "PREAUTH" && s != "BYE" {
+			t.Errorf("%q: greeting status %q", line, s)
+		}
+	})
+}
