@@ -125,5 +125,3 @@ func TestWriterCrashKeepsDesiredState(t *testing.T) {
 	}
 	h.waitFor("restarted writer repairs the table", has(svc+" 127.0.0.2:80", 1))
 }
-
-
