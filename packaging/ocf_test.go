@@ -1,0 +1,91 @@
+package packaging
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// agent is our OCF resource agent, by absolute path as ocf-tester wants it.
+func agent(t *testing.T) string {
+	t.Helper()
+	p, err := filepath.Abs(filepath.Join("ocf", "ldirectord"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// ocfRun runs one action of an agent with the given OCF_RESKEY_ parameters.
+func ocfRun(t *testing.T, agentPath, action string, env ...string) (string, int) {
+	t.Helper()
+	env = append([]string{"OCF_ROOT=/usr/lib/ocf", "OCF_RESOURCE_INSTANCE=test"}, env...)
+	return run(t, env, agentPath, action)
+}
+
+func TestOCFMetaDataIsValid(t *testing.T) {
+	xmllint := need(t, "xmllint", "libxml2-utils")
+	const dtd = "/usr/share/resource-agents/ra-api-1.dtd"
+	if _, err := os.Stat(dtd); err != nil {
+		t.Fatalf("%s is missing: install the Debian package resource-agents (make deps)", dtd)
+	}
+	out, rc := ocfRun(t, agent(t), "meta-data")
+	if rc != 0 {
+		t.Fatalf("meta-data: exit %d, want 0\n%s", rc, out)
+	}
+	cmd := exec.Command(xmllint, "--noout", "--valid", "-")
+	cmd.Dir = filepath.Dir(dtd)
+	cmd.Stdin = strings.NewReader(out)
+	if lint, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("meta-data does not conform to ra-api-1.dtd: %v\n%s", err, lint)
+	}
+	for _, p := range []string{`<parameter name="configfile"`, `<parameter name="binary"`} {
+		if !strings.Contains(out, p) {
+			t.Errorf("meta-data lacks %s", p)
+		}
+	}
+	for _, a := range []string{"start", "stop", "monitor", "validate-all", "meta-data"} {
+		if !strings.Contains(out, `<action name="`+a+`"`) {
+			t.Errorf("meta-data lacks the action %s", a)
+		}
+	}
+}
+
+// The exit codes that do not need a daemon: OCF_ERR_INSTALLED (5) for a
+// missing program, OCF_ERR_CONFIGURED (6) for a configuration that cannot be
+// right, OCF_NOT_RUNNING (7) for a probe where nothing is installed,
+// OCF_ERR_UNIMPLEMENTED (3) for an unknown action.
+func TestOCFExitCodesWithoutDaemon(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "ldirectord.cf")
+	if err := os.WriteFile(conf, []byte("checktimeout = 3\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(dir, "no-such-ldirectord")
+	cases := []struct {
+		name   string
+		action string
+		env    []string
+		want   int
+	}{
+		{"missing binary", "validate-all", []string{"OCF_RESKEY_binary=" + missing, "OCF_RESKEY_configfile=" + conf}, 5},
+		{"missing binary, start", "start", []string{"OCF_RESKEY_binary=" + missing, "OCF_RESKEY_configfile=" + conf}, 5},
+		{"missing configuration", "validate-all", []string{"OCF_RESKEY_binary=/bin/true", "OCF_RESKEY_configfile=" + filepath.Join(dir, "absent.cf")}, 5},
+		{"relative configuration", "validate-all", []string{"OCF_RESKEY_binary=/bin/true", "OCF_RESKEY_configfile=ldirectord.cf"}, 6},
+		{"configuration refused by --check", "validate-all", []string{"OCF_RESKEY_binary=/bin/false", "OCF_RESKEY_configfile=" + conf}, 6},
+		{"probe, nothing installed", "monitor", []string{"OCF_RESKEY_binary=" + missing, "OCF_RESKEY_configfile=" + conf, "OCF_RESKEY_CRM_meta_interval=0"}, 7},
+		{"recurring monitor, binary gone", "monitor", []string{"OCF_RESKEY_binary=" + missing, "OCF_RESKEY_configfile=" + conf, "OCF_RESKEY_CRM_meta_interval=10000"}, 5},
+		{"stop, nothing installed", "stop", []string{"OCF_RESKEY_binary=" + missing, "OCF_RESKEY_configfile=" + conf, "OCF_RESKEY_CRM_meta_interval=0"}, 0},
+		{"unknown action", "frobnicate", nil, 3},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			out, rc := ocfRun(t, agent(t), c.action, c.env...)
+			if rc != c.want {
+				t.Errorf("%s: exit %d, want %d\n%s", c.action, rc, c.want, out)
+			}
+		})
+	}
+}
