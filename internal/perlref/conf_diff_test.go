@@ -1,0 +1,89 @@
+package perlref
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ldirectord-go/ldirectord/actors/plan"
+	"github.com/ldirectord-go/ldirectord/conf"
+	"github.com/ldirectord-go/ldirectord/kernel"
+	"github.com/ldirectord-go/ldirectord/kernel/ipvsadm"
+)
+
+// TestConfDiff runs Perl on configurations whose real servers are all up
+// (checktype = on) and compares the table it builds with the one our
+// configuration model and plan.Desired say it should be, as ipvsadm would
+// list both.
+func TestConfDiff(t *testing.T) {
+	files, err := filepath.Glob("testdata/*.cf")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no testdata/*.cf configurations (%v)", err)
+	}
+	// conf's own golden inputs, when they exist and put every real up
+	// on loopback, are compared as well.
+	more, _ := filepath.Glob("../../conf/testdata/perlref-*.cf")
+	files = append(files, more...)
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			t.Parallel()
+			text, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := Start(t, string(text), Options{})
+			cfg, err := conf.Load(in.Config)
+			if err != nil {
+				t.Fatalf("conf.Load(%s): %v", file, err)
+			}
+			want := listing(plan.Desired(cfg, allUp(cfg)))
+			got := waitListing(in, want, 60*time.Second)
+			t.Logf("table:\n%s", got)
+			if got != want {
+				t.Errorf("%s: Perl's table differs from plan.Desired's\nPerl:\n%s\nours:\n%s\nipvsadm calls:\n%v",
+					file, show(got), show(want), in.Changes())
+			}
+		})
+	}
+}
+
+func allUp(cfg *conf.Config) plan.Health {
+	h := plan.Health{}
+	for _, v := range cfg.Virtuals {
+		for _, r := range v.Reals {
+			h.Set(v.ID, r.ID, plan.Up)
+		}
+	}
+	return h
+}
+
+// listing prints a table as both ipvsadm listings, after the kernel's
+// normalization, so that two tables compare as text.
+func listing(vs []kernel.Virtual) string {
+	n := make([]kernel.Virtual, len(vs))
+	for i, v := range vs {
+		n[i] = v.Normalize()
+	}
+	return ipvsadm.Format(n, false) + ipvsadm.Format(n, true)
+}
+
+// waitListing waits for Perl's table to list as want and returns its last
+// listing; Perl passes through other tables while it starts.
+func waitListing(in *Instance, want string, timeout time.Duration) string {
+	deadline := time.Now().Add(timeout)
+	for {
+		got := listing(in.Table())
+		if got == want || time.Now().After(deadline) {
+			return got
+		}
+		if exited, err := in.Exited(); exited {
+			in.t.Fatalf("ldirectord exited: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// show makes trailing blanks visible.
+func show(s string) string { return strings.ReplaceAll(s, " \n", "·\n") }
