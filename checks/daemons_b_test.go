@@ -15,7 +15,9 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -216,10 +218,17 @@ type daemon struct {
 // failure messages, and stops it (SIGTERM, then SIGKILL) at cleanup.
 func startDaemon(t *testing.T, name string, args ...string) *daemon {
 	t.Helper()
+	return startDaemonAs(t, "", name, args...)
+}
+
+// startDaemonAs is startDaemon as the given system user ("" for root),
+// for daemons that refuse to run as root.
+func startDaemonAs(t *testing.T, user, name string, args ...string) *daemon {
+	t.Helper()
 	d := &daemon{cmd: exec.Command(name, args...), log: &bytes.Buffer{}, done: make(chan struct{})}
 	d.cmd.Stdout = &lockedWriter{w: d.log}
 	d.cmd.Stderr = d.cmd.Stdout
-	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: credential(t, user)}
 	if err := d.cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)
 	}
@@ -283,4 +292,45 @@ func waitListening(t *testing.T, d *daemon, within time.Duration, addrs ...netip
 
 func loopback(port uint16) netip.AddrPort {
 	return netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), port)
+}
+
+// credential is the uid and gid of a system user, nil for "".
+func credential(t *testing.T, name string) *syscall.Credential {
+	t.Helper()
+	if name == "" {
+		return nil
+	}
+	u, err := user.Lookup(name)
+	if err != nil {
+		t.Fatalf("system user %s: %v", name, err)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+}
+
+// runAs runs a set-up command to its end as a system user and fails the
+// test with its output when it fails.
+func runAs(t *testing.T, user, name string, args ...string) {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: credential(t, user)}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+}
+
+// chown gives dir and everything in it to a system user.
+func chown(t *testing.T, dir, name string) {
+	t.Helper()
+	c := credential(t, name)
+	err := filepath.Walk(dir, func(p string, _ os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, int(c.Uid), int(c.Gid))
+	})
+	if err != nil {
+		t.Fatalf("chown %s: %v", dir, err)
+	}
 }

@@ -1,0 +1,110 @@
+package checks
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+)
+
+// checkMySQL judges a MySQL or MariaDB server as ldirectord does: log in
+// with login and passwd to database, run the request as a query, and call
+// the server alive when it returns at least one row. The rows' contents
+// are not looked at.
+func checkMySQL(ctx context.Context, t Target) Result {
+	start := time.Now()
+	query, reason := sqlSettings(t)
+	if reason != "" {
+		return verdictSince(start, false, reason)
+	}
+	cfg := mysql.NewConfig()
+	cfg.Net = "tcp"
+	cfg.Addr = hostPort(t)
+	cfg.User = t.Check.Login
+	cfg.Passwd = t.Check.Passwd
+	cfg.DBName = t.Check.Database
+	if dl, ok := ctx.Deadline(); ok {
+		// The context bounds every step; these bound the socket too, in
+		// case a read ignores cancellation.
+		cfg.Timeout = time.Until(dl)
+		cfg.ReadTimeout = time.Until(dl)
+		cfg.WriteTimeout = time.Until(dl)
+	}
+	connector, err := mysql.NewConnector(cfg)
+	if err != nil {
+		return verdictSince(start, false, "mysql settings: "+err.Error())
+	}
+	db := sql.OpenDB(connector)
+	defer db.Close()
+	return sqlVerdict(ctx, t, start, db, query, mysqlReason)
+}
+
+// mysqlReason shortens a MySQL driver error. Server errors carry their
+// number and message, which never hold the passwd.
+func mysqlReason(err error) string {
+	var me *mysql.MySQLError
+	if errors.As(err, &me) {
+		return fmt.Sprintf("error %d: %s", me.Number, me.Message)
+	}
+	if errors.Is(err, mysql.ErrInvalidConn) || errors.Is(err, mysql.ErrMalformPkt) {
+		return "not a MySQL answer: " + err.Error()
+	}
+	return short(err)
+}
+
+// sqlSettings returns the query a SQL check runs, or the reason the check
+// cannot run: ldirectord requires a login and a request for every SQL
+// service.
+func sqlSettings(t Target) (query, reason string) {
+	query = strings.TrimPrefix(t.Check.Request, "/")
+	if t.Check.Login == "" || strings.TrimSpace(query) == "" {
+		return "", fmt.Sprintf("%s check needs a login and a request (an SQL query)", t.Check.Service)
+	}
+	return query, ""
+}
+
+// sqlVerdict logs in through db, runs query and reads at most one row.
+// explain shortens the driver's errors.
+func sqlVerdict(ctx context.Context, t Target, start time.Time, db *sql.DB, query string, explain func(error) string) Result {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		if isTimeout(ctx, err) {
+			return verdictSince(start, false, fmt.Sprintf("timeout after %s connecting and logging in", t.Timeout))
+		}
+		var oe *net.OpError
+		if errors.As(err, &oe) && oe.Op == "dial" {
+			return verdictSince(start, false, "connect: "+short(err))
+		}
+		return verdictSince(start, false, "login failed: "+explain(err))
+	}
+	defer conn.Close()
+	// Cancelling the query's context before closing its rows makes the
+	// driver drop the connection instead of reading every remaining row.
+	qctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	rows, err := conn.QueryContext(qctx, query)
+	if err != nil {
+		if isTimeout(ctx, err) {
+			return verdictSince(start, false, fmt.Sprintf("timeout after %s waiting for the query's answer", t.Timeout))
+		}
+		return verdictSince(start, false, "query failed: "+explain(err))
+	}
+	got := rows.Next()
+	err = rows.Err()
+	cancel()
+	rows.Close()
+	switch {
+	case err != nil && isTimeout(ctx, err):
+		return verdictSince(start, false, fmt.Sprintf("timeout after %s reading the query's rows", t.Timeout))
+	case err != nil:
+		return verdictSince(start, false, "query failed: "+explain(err))
+	case !got:
+		return verdictSince(start, false, "query returned no rows")
+	}
+	return verdictSince(start, true, "query returned rows")
+}

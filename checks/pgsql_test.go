@@ -1,0 +1,107 @@
+package checks
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ldirectord-go/ldirectord/conf"
+)
+
+// pgBin finds a PostgreSQL server program of Debian's postgresql package.
+func pgBin(t *testing.T, name string) string {
+	t.Helper()
+	m, _ := filepath.Glob("/usr/lib/postgresql/*/bin/" + name)
+	if len(m) == 0 {
+		t.Fatalf("%s not found: install the Debian package postgresql", name)
+	}
+	return m[len(m)-1]
+}
+
+// startPostgres runs a PostgreSQL server as the postgres user on loopback
+// with a fresh cluster: superuser alice, password wonderland, password
+// (scram) authentication over TCP.
+func startPostgres(t *testing.T) uint16 {
+	t.Helper()
+	initdb, postgres := pgBin(t, "initdb"), pgBin(t, "postgres")
+	dir := shortTempDir(t, "pg")
+	writeFile(t, filepath.Join(dir, "pw"), "wonderland\n")
+	chown(t, dir, "postgres")
+	data := filepath.Join(dir, "data")
+	runAs(t, "postgres", initdb, "-D", data, "-U", "alice", "--pwfile", filepath.Join(dir, "pw"),
+		"--auth=scram-sha-256", "--no-sync", "--no-instructions", "-E", "UTF8", "--locale=C")
+	port := freePort(t)
+	d := startDaemonAs(t, "postgres", postgres, "-D", data, "-k", dir, "-h", "127.0.0.1",
+		"-p", fmt.Sprint(port), "-c", "fsync=off", "-c", "shared_buffers=16MB", "-c", "max_connections=20")
+	waitListening(t, d, 30*time.Second, loopback(port))
+	return port
+}
+
+// TestPostgres proves the pgsql check against a real PostgreSQL server.
+func TestPostgres(t *testing.T) {
+	port := startPostgres(t)
+	const timeout = 10 * time.Second
+	good := conf.Check{Service: "pgsql", Login: "alice", Passwd: "wonderland", Database: "postgres", Request: "/SELECT 1"}
+	with := func(f func(*conf.Check)) conf.Check { c := good; f(&c); return c }
+	cases := []struct {
+		name   string
+		check  conf.Check
+		up     bool
+		reason string
+	}{
+		{"one row", good, true, "query returned rows"},
+		{"many rows", with(func(c *conf.Check) { c.Request = "SELECT generate_series(1, 1000000)" }), true, "query returned rows"},
+		{"no rows", with(func(c *conf.Check) { c.Request = "/SELECT 1 WHERE false" }), false, "query returned no rows"},
+		{"bad query", with(func(c *conf.Check) { c.Request = "/SELECT * FROM nowhere" }), false, "query failed: ERROR 42P01"},
+		{"wrong passwd", with(func(c *conf.Check) { c.Passwd = "looking-glass" }), false, "login failed: FATAL 28P01"},
+		{"unknown database", with(func(c *conf.Check) { c.Database = "nowhere" }), false, "login failed: FATAL 3D000"},
+		{"no login", with(func(c *conf.Check) { c.Login = "" }), false, "needs a login and a request"},
+		{"no request", with(func(c *conf.Check) { c.Request = "/" }), false, "needs a login and a request"},
+		{"slow query", with(func(c *conf.Check) { c.Request = "SELECT pg_sleep(30)" }), false, "timeout after 1.5s waiting for the query's answer"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tm := timeout
+			if tc.name == "slow query" {
+				tm = testTimeout
+			}
+			r := runCheck(checkPgSQL, targetAt(loopback(port), tm, tc.check))
+			wantVerdict(t, r, tc.up, tm, tc.reason)
+			if strings.Contains(r.Reason, "looking-glass") || strings.Contains(r.Reason, "wonderland") {
+				t.Errorf("reason %q shows the passwd", r.Reason)
+			}
+		})
+	}
+}
+
+// TestPgSQLFailures covers servers that are not PostgreSQL or not there.
+func TestPgSQLFailures(t *testing.T) {
+	check := conf.Check{Service: "pgsql", Login: "alice", Passwd: "wonderland", Database: "postgres", Request: "SELECT 1"}
+	cases := []struct {
+		name   string
+		handle func(net.Conn)
+		reason string
+	}{
+		{"never answers", silent, "timeout after 1.5s connecting and logging in"},
+		{"garbage then close", func(c net.Conn) {
+			io.WriteString(c, "Z\x00\x00\x00\x02garbage that is no PostgreSQL message\r\n")
+		}, "connect and login"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ap := scriptedServer(t, tc.handle)
+			r := runCheck(checkPgSQL, targetAt(ap, testTimeout, check))
+			wantVerdict(t, r, false, testTimeout, tc.reason)
+		})
+	}
+	t.Run("refused", func(t *testing.T) {
+		t.Parallel()
+		r := runCheck(checkPgSQL, targetAt(refusedAddr(t), testTimeout, check))
+		wantVerdict(t, r, false, testTimeout, "connect: ", "connection refused")
+	})
+}
