@@ -14,7 +14,7 @@ import (
 )
 
 // TestConfDiff runs Perl on configurations whose real servers are all up
-// (checktype = on) and compares the table it builds with the one our
+// (checktype = on) or all down (checktype = off) and compares the table it builds with the one our
 // configuration model and plan.Desired say it should be, as ipvsadm would
 // list both.
 func TestConfDiff(t *testing.T) {
@@ -38,7 +38,7 @@ func TestConfDiff(t *testing.T) {
 			if err != nil {
 				t.Fatalf("conf.Load(%s): %v", file, err)
 			}
-			want := listing(plan.Desired(cfg, allUp(cfg)))
+			want := listing(plan.Desired(cfg, fixedHealth(cfg)))
 			got := waitListing(in, want, 60*time.Second)
 			t.Logf("table:\n%s", got)
 			if got != want {
@@ -49,11 +49,17 @@ func TestConfDiff(t *testing.T) {
 	}
 }
 
-func allUp(cfg *conf.Config) plan.Health {
+// fixedHealth is the health the fixed check types give: on is up, off
+// (and anything else, which these configurations do not use) is down.
+func fixedHealth(cfg *conf.Config) plan.Health {
 	h := plan.Health{}
 	for _, v := range cfg.Virtuals {
+		s := plan.Down
+		if v.Check.Type == conf.CheckOn {
+			s = plan.Up
+		}
 		for _, r := range v.Reals {
-			h.Set(v.ID, r.ID, plan.Up)
+			h.Set(v.ID, r.ID, s)
 		}
 	}
 	return h

@@ -175,3 +175,116 @@ func TestHTTPNegotiateQuiescent(t *testing.T) {
 	}
 	t.Logf("ipvsadm calls:\n%s", changes)
 }
+
+// TestQuirks pins down the Perl behaviours that PERL_BEHAVIOUR.md tells
+// the daemon engineer about, so that the document stays true.
+func TestQuirks(t *testing.T) {
+	in := Start(t, `checkinterval=1
+fallback=127.0.0.1:80 gate
+virtual=3
+	real=127.0.6.2 gate
+	checktype=off
+virtual=127.0.6.240:80
+	real=127.0.6.2:8080 gate
+	checktype=on
+virtual=127.0.6.241:80
+	real=127.0.6.3:8080 masq 4
+	quiescent=yes
+	checktype=off
+`, Options{})
+	want := map[string]int{"127.0.6.3:8080": 0, "127.0.0.1:80": 1}
+	in.WaitTable(is("127.0.6.241:80", want), wait)
+	vs := in.WaitTable(is("127.0.6.240:80", map[string]int{"127.0.6.2:80": 1}), wait)
+	calls := in.Changes()
+	index := func(c string) int {
+		for i, x := range calls {
+			if x == c {
+				return i
+			}
+		}
+		return -1
+	}
+
+	// A firewall-mark virtual never gets the global fallback: Perl keeps
+	// global fallbacks for tcp and udp only and writes "-r :0", which
+	// ipvsadm refuses.
+	if index("-a -f 3 -x 0 -y 0 -r :0 -w 1") < 0 {
+		t.Errorf("no \"-r :0\" fallback call for the firewall-mark virtual; calls:\n%s", strings.Join(calls, "\n"))
+	}
+	for _, v := range vs {
+		if v.Service.FWMark == 3 && len(v.Destinations) != 0 {
+			t.Errorf("FWM 3 has destinations %v, want none", v.Destinations)
+		}
+	}
+
+	// With quiescent = yes, a real server that was never checked is first
+	// added at its full weight, then quiesced.
+	add := index("-a -t 127.0.6.241:80 -x 0 -y 0 -r 127.0.6.3:8080 -m -w 4")
+	quiesce := index("-e -t 127.0.6.241:80 -r 127.0.6.3:8080 -m -w 0")
+	if add < 0 || quiesce < add {
+		t.Errorf("want the real added at weight 4 (call %d) before it is quiesced (call %d); calls:\n%s",
+			add, quiesce, strings.Join(calls, "\n"))
+	}
+
+	// At start the fallback of a virtual whose real is up goes in, and
+	// out again once the real is added.
+	fbIn := index("-a -t 127.0.6.240:80 -x 0 -y 0 -r 127.0.0.1:80 -g -w 1")
+	fbOut := index("-d -t 127.0.6.240:80 -r 127.0.0.1:80")
+	if fbIn < 0 || fbOut < fbIn {
+		t.Errorf("want the fallback added (call %d) then deleted (call %d) at start; calls:\n%s",
+			fbIn, fbOut, strings.Join(calls, "\n"))
+	}
+
+	// A gatewaying real server gets the virtual's port: ipvsadm rewrites
+	// 127.0.6.2:8080 to 127.0.6.2:80, and Perl finds it there again.
+	if index("-a -t 127.0.6.240:80 -x 0 -y 0 -r 127.0.6.2:8080 -g -w 1") < 0 {
+		t.Errorf("Perl did not add the gatewaying real with its own port 8080; calls:\n%s", strings.Join(calls, "\n"))
+	}
+}
+
+// TestStartOverExistingTable shows what Perl does with a table it finds at
+// start: its own virtual is edited in place (-E), a real server already in
+// at the right weight is left alone, an unknown real server of its virtual
+// is purged, and a virtual service that is not in the configuration is
+// left alone.
+func TestStartOverExistingTable(t *testing.T) {
+	svc := kernel.Service{Protocol: "tcp", Addr: netip.MustParseAddr("127.0.6.240"), Port: 80, Scheduler: "wlc"}
+	foreign := kernel.Service{Protocol: "tcp", Addr: netip.MustParseAddr("127.0.6.250"), Port: 443, Scheduler: "rr"}
+	dest := func(a string, w int) kernel.Destination {
+		return kernel.Destination{Addr: netip.MustParseAddr(a), Port: 80, Method: kernel.Gate, Weight: w}
+	}
+	in := Start(t, `checkinterval=1
+virtual=127.0.6.240:80
+	real=127.0.6.2:80 gate
+	real=127.0.6.3:80 gate 2
+	scheduler=rr
+	checktype=on
+`, Options{Table: []kernel.Virtual{
+		{Service: svc, Destinations: []kernel.Destination{dest("127.0.6.2", 1), dest("127.0.6.9", 1)}},
+		{Service: foreign, Destinations: []kernel.Destination{dest("127.0.6.4", 1)}},
+	}})
+	vs := in.WaitTable(is("127.0.6.240:80", map[string]int{"127.0.6.2:80": 1, "127.0.6.3:80": 2}), wait)
+	if got := dests(vs, "127.0.6.250:443"); len(got) != 1 {
+		t.Errorf("the foreign virtual 127.0.6.250:443 has %v, want it left with its one real", got)
+	}
+	for _, v := range vs {
+		if v.Service.Port == 80 && v.Service.Scheduler != "rr" {
+			t.Errorf("scheduler of 127.0.6.240:80 is %q, want rr after -E", v.Service.Scheduler)
+		}
+	}
+	calls := strings.Join(in.Changes(), "\n")
+	for _, want := range []string{"-E -t 127.0.6.240:80 -s rr", "-d -t 127.0.6.240:80 -r 127.0.6.9:80"} {
+		if !strings.Contains(calls, want) {
+			t.Errorf("calls lack %q:\n%s", want, calls)
+		}
+	}
+	if strings.Contains(calls, "-a -t 127.0.6.240:80 -x 0 -y 0 -r 127.0.6.2:80") {
+		t.Errorf("Perl re-added 127.0.6.2:80, which was already in at its weight:\n%s", calls)
+	}
+	in.Stop()
+	vs = in.Table()
+	if len(vs) != 1 || vs[0].Service.Key() != foreign.Key() {
+		t.Errorf("after stop the table is %v, want only the foreign virtual", vs)
+	}
+	t.Logf("calls:\n%s", calls)
+}
