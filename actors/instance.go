@@ -119,6 +119,9 @@ func (in *instance) Receive(ctx actor.Context) {
 		in.shutdown(ctx)
 		ctx.Respond(&messages.Stopped{})
 	case *actor.Terminated:
+		if in.stopped {
+			return
+		}
 		for id, pid := range in.pids {
 			if pid.Equal(msg.Who) {
 				in.log.Error("virtual service stopped after repeated failures; its real servers are no longer checked", zap.String("virtual", string(id)))

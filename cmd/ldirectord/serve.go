@@ -1,0 +1,139 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"go.uber.org/zap"
+
+	"github.com/ldirectord-go/ldirectord/actors"
+	"github.com/ldirectord-go/ldirectord/checks"
+	"github.com/ldirectord-go/ldirectord/conf"
+	"github.com/ldirectord-go/ldirectord/internal/sdnotify"
+	"github.com/ldirectord-go/ldirectord/kernel"
+)
+
+// loadAll reads the configuration at path and those its execute directives
+// name, the named one first.
+func loadAll(path string) ([]*conf.Config, error) {
+	cfg, err := conf.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	cfgs := []*conf.Config{cfg}
+	seen := map[string]bool{cfg.File: true}
+	for _, e := range cfg.Global.Execute {
+		p, err := conf.Locate(e, confDirs())
+		if err != nil {
+			return nil, fmt.Errorf("%s: execute %s: %w", path, e, err)
+		}
+		if seen[p] {
+			continue
+		}
+		seen[p] = true
+		c, err := conf.Load(p)
+		if err != nil {
+			return nil, fmt.Errorf("%s: execute %s: %w", path, e, err)
+		}
+		cfgs = append(cfgs, c)
+	}
+	return cfgs, nil
+}
+
+// openTable opens the kernel's IPVS table, or the file table that
+// LDIRECTORD_TABLE=file:/path names.
+func openTable() (kernel.Table, error) {
+	spec := os.Getenv(tableEnv)
+	if spec == "" {
+		t, err := kernel.NewNetlink()
+		if err != nil {
+			return nil, fmt.Errorf("open the IPVS table (is the ip_vs module loaded?): %w", err)
+		}
+		return t, nil
+	}
+	path, ok := strings.CutPrefix(spec, "file:")
+	if !ok {
+		return nil, fmt.Errorf("%s=%q: want file:/path", tableEnv, spec)
+	}
+	return kernel.OpenFile(path)
+}
+
+// serve runs the daemon until SIGTERM or SIGINT. ready, when not nil, is
+// told once the daemon runs or why it could not start.
+func serve(inv invocation, path, pidFile string, ready func(error)) int {
+	fail := func(err error) int {
+		if ready != nil {
+			ready(err)
+		} else {
+			fmt.Fprintf(os.Stderr, "ldirectord: %v\n", err)
+		}
+		return exitFailure
+	}
+	cfgs, err := loadAll(path)
+	if err != nil {
+		return fail(err)
+	}
+	log, closeLog, err := newLogger(inv.debug, cfgs[0])
+	if err != nil {
+		return fail(err)
+	}
+	defer closeLog()
+	table, err := openTable()
+	if err != nil {
+		return fail(err)
+	}
+	if err := createPidFile(pidFile); err != nil {
+		return fail(err)
+	}
+	defer removePidFile(pidFile)
+
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(sigs)
+
+	host, _ := os.Hostname()
+	d, err := actors.Start(actors.Options{
+		Log: log, Table: table, Check: checks.Run, Load: conf.Load,
+		Hostname: host, LookupAddr: net.DefaultResolver.LookupAddr,
+	}, cfgs...)
+	if err != nil {
+		return fail(err)
+	}
+	log.Info("started", zap.Int("pid", os.Getpid()), zap.String("config", path), zap.String("version", Version))
+	if ready != nil {
+		ready(nil)
+	}
+	notify(log, sdnotify.ReadyMainPID())
+
+	for sig := range sigs {
+		if sig == syscall.SIGHUP {
+			log.Info("reloading on SIGHUP")
+			notify(log, sdnotify.ReloadingNow())
+			if err := d.Reload(); err != nil {
+				log.Error("reload refused; the running configuration stays", zap.Error(err))
+			}
+			notify(log, sdnotify.Ready)
+			continue
+		}
+		log.Info("stopping on signal", zap.String("signal", sig.String()))
+		notify(log, sdnotify.Stopping)
+		break
+	}
+	code := exitOK
+	if err := d.Stop(); err != nil {
+		log.Error("stop", zap.Error(err))
+		code = exitFailure
+	}
+	log.Info("stopped")
+	return code
+}
+
+func notify(log *zap.Logger, state string) {
+	if err := sdnotify.Notify(state); err != nil {
+		log.Warn("systemd notification", zap.Error(err))
+	}
+}
