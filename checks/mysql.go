@@ -16,8 +16,9 @@ import (
 // with login and passwd to database, run the request as a query, and call
 // the server alive when it returns at least one row. The rows' contents
 // are not looked at.
-func checkMySQL(ctx context.Context, t Target) Result {
+func checkMySQL(ctx context.Context, t Target) (r Result) {
 	start := time.Now()
+	defer recoverDriver(start, "MySQL", &r)
 	query, reason := sqlSettings(t)
 	if reason != "" {
 		return verdictSince(start, false, reason)
@@ -42,6 +43,15 @@ func checkMySQL(ctx context.Context, t Target) Result {
 	db := sql.OpenDB(connector)
 	defer db.Close()
 	return sqlVerdict(ctx, t, start, db, query, mysqlReason)
+}
+
+// recoverDriver turns a panic of a database driver into a down verdict.
+// The MySQL driver indexes past the end of a short handshake packet, so a
+// server sending garbage would otherwise take the whole daemon down.
+func recoverDriver(start time.Time, protocol string, r *Result) {
+	if p := recover(); p != nil {
+		*r = verdictSince(start, false, fmt.Sprintf("not a %s answer: the client library failed on it: %v", protocol, p))
+	}
 }
 
 // mysqlReason shortens a MySQL driver error. Server errors carry their

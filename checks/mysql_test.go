@@ -1,0 +1,106 @@
+package checks
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ldirectord-go/ldirectord/conf"
+)
+
+// startMariaDB runs a MariaDB server (Debian mariadb-server) on loopback
+// with a fresh data directory: user alice, password wonderland, database
+// ldtest with a table of one row.
+func startMariaDB(t *testing.T) uint16 {
+	t.Helper()
+	installDB := needProgram(t, "mariadb-server", "mariadb-install-db", "mysql_install_db")
+	server := needProgram(t, "mariadb-server", "mariadbd", "/usr/sbin/mariadbd", "/usr/sbin/mysqld")
+	dir := shortTempDir(t, "my")
+	data := filepath.Join(dir, "data")
+	initSQL := filepath.Join(dir, "init.sql")
+	writeFile(t, initSQL, `
+CREATE DATABASE IF NOT EXISTS ldtest;
+CREATE TABLE IF NOT EXISTS ldtest.director (enabled INT);
+DELETE FROM ldtest.director;
+INSERT INTO ldtest.director VALUES (1);
+CREATE USER IF NOT EXISTS 'alice'@'127.0.0.1' IDENTIFIED BY 'wonderland';
+GRANT ALL ON ldtest.* TO 'alice'@'127.0.0.1';
+`)
+	chown(t, dir, "mysql")
+	runAs(t, "", installDB, "--no-defaults", "--user=mysql", "--datadir="+data,
+		"--auth-root-authentication-method=socket", "--skip-test-db", "--skip-name-resolve")
+	port := freePort(t)
+	d := startDaemon(t, server, "--no-defaults", "--user=mysql", "--datadir="+data,
+		"--socket="+filepath.Join(dir, "sock"), "--pid-file="+filepath.Join(dir, "pid"),
+		"--bind-address=127.0.0.1", fmt.Sprintf("--port=%d", port), "--skip-name-resolve",
+		"--skip-log-bin", "--innodb-buffer-pool-size=16M", "--innodb-log-file-size=8M",
+		"--innodb-flush-log-at-trx-commit=0", "--init-file="+initSQL)
+	waitListening(t, d, 60*time.Second, loopback(port))
+	return port
+}
+
+// TestMariaDB proves the mysql check against a real MariaDB server.
+func TestMariaDB(t *testing.T) {
+	port := startMariaDB(t)
+	const timeout = 10 * time.Second
+	good := conf.Check{Service: "mysql", Login: "alice", Passwd: "wonderland", Database: "ldtest",
+		Request: "/SELECT * FROM director WHERE enabled = 1"}
+	with := func(f func(*conf.Check)) conf.Check { c := good; f(&c); return c }
+	cases := []struct {
+		name    string
+		check   conf.Check
+		up      bool
+		reason  string
+		timeout time.Duration
+	}{
+		{"enabled row", good, true, "query returned rows", timeout},
+		{"many rows", with(func(c *conf.Check) { c.Request = "SELECT seq FROM seq_1_to_1000000" }), true, "query returned rows", timeout},
+		{"no rows", with(func(c *conf.Check) { c.Request = "/SELECT * FROM director WHERE enabled = 0" }), false, "query returned no rows", timeout},
+		{"bad query", with(func(c *conf.Check) { c.Request = "/SELECT * FROM nowhere" }), false, "query failed: error 1146", timeout},
+		{"wrong passwd", with(func(c *conf.Check) { c.Passwd = "looking-glass" }), false, "login failed: error 1045", timeout},
+		{"unknown database", with(func(c *conf.Check) { c.Database = "nowhere" }), false, "login failed: error 1044", timeout},
+		{"no login", with(func(c *conf.Check) { c.Login = "" }), false, "needs a login and a request", timeout},
+		{"slow query", with(func(c *conf.Check) { c.Request = "SELECT SLEEP(30)" }), false, "timeout after 1.5s", testTimeout},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runCheck(checkMySQL, targetAt(loopback(port), tc.timeout, tc.check))
+			wantVerdict(t, r, tc.up, tc.timeout, tc.reason)
+			if strings.Contains(r.Reason, "looking-glass") || strings.Contains(r.Reason, "wonderland") {
+				t.Errorf("reason %q shows the passwd", r.Reason)
+			}
+		})
+	}
+}
+
+// TestMySQLFailures covers servers that are not MySQL or not there.
+func TestMySQLFailures(t *testing.T) {
+	check := conf.Check{Service: "mysql", Login: "alice", Passwd: "wonderland", Database: "ldtest", Request: "SELECT 1"}
+	cases := []struct {
+		name   string
+		handle func(net.Conn)
+		reason string
+	}{
+		{"never answers", silent, "timeout after 1.5s connecting and logging in"},
+		{"garbage then close", func(c net.Conn) {
+			io.WriteString(c, "\x05\x00\x00\x00garbage that is no MySQL handshake\r\n")
+		}, "not a MySQL answer"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ap := scriptedServer(t, tc.handle)
+			r := runCheck(checkMySQL, targetAt(ap, testTimeout, check))
+			wantVerdict(t, r, false, testTimeout, tc.reason)
+		})
+	}
+	t.Run("refused", func(t *testing.T) {
+		t.Parallel()
+		r := runCheck(checkMySQL, targetAt(refusedAddr(t), testTimeout, check))
+		wantVerdict(t, r, false, testTimeout, "connect: ", "connection refused")
+	})
+}
