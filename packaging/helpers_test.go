@@ -127,7 +127,14 @@ type instance struct {
 // direct routing needs.
 func newInstance(t *testing.T, name string) *instance {
 	t.Helper()
-	dir := t.TempDir()
+	return newInstanceIn(t, t.TempDir(), name)
+}
+
+// newInstanceIn is newInstance with the files in dir, so that instances may
+// share their table file and pid directory as separate configurations on
+// one director do.
+func newInstanceIn(t *testing.T, dir, name string) *instance {
+	t.Helper()
 	// ocf-tester and heartbeat scripts may run parts as other users; the
 	// configuration must be readable to them.
 	if err := os.Chmod(dir, 0o755); err != nil {
@@ -150,12 +157,12 @@ func newInstance(t *testing.T, name string) *instance {
 	in := &instance{
 		dir:    dir,
 		conf:   filepath.Join(dir, name),
-		log:    filepath.Join(dir, "ldirectord.log"),
+		log:    filepath.Join(dir, name+".log"),
 		table:  filepath.Join(dir, "ipvs.json"),
 		piddir: filepath.Join(dir, "run"),
 		real:   ln,
 	}
-	if err := os.Mkdir(in.piddir, 0o755); err != nil {
+	if err := os.MkdirAll(in.piddir, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	in.env = []string{"LDIRECTORD_TABLE=file:" + in.table, "LDIRECTORD_PIDDIR=" + in.piddir}
@@ -207,6 +214,11 @@ func (in *instance) waitStatus(t *testing.T, bin string, want int) {
 	}
 }
 
+// port is the port of the instance's virtual service and real server.
+func (in *instance) port() uint16 {
+	return uint16(in.real.Addr().(*net.TCPAddr).Port)
+}
+
 // destinations reads the real servers of the instance's virtual service from
 // its table file.
 func (in *instance) destinations(t *testing.T) []kernel.Destination {
@@ -224,7 +236,9 @@ func (in *instance) destinations(t *testing.T) []kernel.Destination {
 	}
 	var out []kernel.Destination
 	for _, v := range vs {
-		out = append(out, v.Destinations...)
+		if v.Service.Port == in.port() {
+			out = append(out, v.Destinations...)
+		}
 	}
 	return out
 }
@@ -246,4 +260,26 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 func fileContains(path, s string) bool {
 	data, err := os.ReadFile(path)
 	return err == nil && bytes.Contains(data, []byte(s))
+}
+
+// hasService says whether the instance's virtual service is in its table.
+func (in *instance) hasService(t *testing.T) bool {
+	t.Helper()
+	if _, err := os.Stat(in.table); errors.Is(err, os.ErrNotExist) {
+		return false
+	}
+	tab, err := kernel.OpenFile(in.table)
+	if err != nil {
+		t.Fatalf("open the table file %s: %v", in.table, err)
+	}
+	vs, err := tab.List()
+	if err != nil {
+		t.Fatalf("read the table file %s: %v", in.table, err)
+	}
+	for _, v := range vs {
+		if v.Service.Port == in.port() {
+			return true
+		}
+	}
+	return false
 }
