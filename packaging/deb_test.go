@@ -77,8 +77,11 @@ func TestMakeDebBuildsInstallsAndRemoves(t *testing.T) {
 	// dpkg installs it; the installed program runs and accepts the
 	// installed configuration.
 	dir := t.TempDir()
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
+	// ocf-tester runs the installed agent as nobody too.
+	for _, d := range []string{dir, filepath.Dir(dir)} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	dpkgRoot(t, dir)
 	mustRun(t, nil, dpkg, "--root="+dir, "--force-script-chrootless", "-i", deb)
@@ -93,6 +96,8 @@ func TestMakeDebBuildsInstallsAndRemoves(t *testing.T) {
 	bin := dir + "/usr/sbin/ldirectord"
 	mustRun(t, nil, bin, "--version")
 	mustRun(t, nil, bin, "--check", dir+"/etc/ha.d/ldirectord.cf")
+	in := newInstance(t, "deb.cf")
+	ocfTester(t, in, dir+"/usr/lib/ocf/resource.d/ldirectord-go/ldirectord", "configfile="+in.conf, "binary="+bin)
 
 	mustRun(t, nil, dpkg, "--root="+dir, "--force-script-chrootless", "-P", "ldirectord-go")
 	for _, f := range installed {
