@@ -126,6 +126,7 @@ func runCheck(f Func, tg Target) Result {
 // every part, and it came within the timeout plus the margin.
 func wantVerdict(t *testing.T, r Result, up bool, timeout time.Duration, parts ...string) {
 	t.Helper()
+	t.Logf("up=%v after %v: %s", r.Up, r.Duration.Round(time.Millisecond), r.Reason)
 	if r.Up != up {
 		t.Errorf("verdict up=%v, want up=%v (reason %q)", r.Up, up, r.Reason)
 	}

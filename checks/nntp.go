@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"time"
 )
 
@@ -86,7 +87,11 @@ func netReason(ctx context.Context, t Target, doing, step string, err error) str
 	if isTimeout(ctx, err) {
 		return fmt.Sprintf("timeout after %s %s", t.Timeout, doing)
 	}
-	return step + ": " + short(err)
+	msg := short(err)
+	if strings.HasPrefix(msg, step+": ") {
+		return msg
+	}
+	return step + ": " + msg
 }
 
 // verdictSince is a verdict stamped with the time since start, so that a
