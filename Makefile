@@ -9,7 +9,8 @@ BIN := bin/ldirectord
 # theirs here and nowhere else.
 APT_PACKAGES := qemu-system-x86 busybox-static cpio ipvsadm iproute2 ldirectord \
 	libmailtools-perl libwww-perl resource-agents libxml2-utils logrotate \
-	dovecot-imapd dovecot-pop3d slapd ldap-utils mariadb-server postgresql freeradius sip-tester
+	dovecot-imapd dovecot-pop3d slapd ldap-utils mariadb-server postgresql freeradius sip-tester \
+	vsftpd dnsmasq-base tinyproxy-bin exim4-daemon-light
 
 .PHONY: all build deps test unit vet vmtest demo bench install clean man deb
 

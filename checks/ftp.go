@@ -70,7 +70,11 @@ func ftpFailure(ctx context.Context, t Target, what string, err error) Result {
 	if errors.As(err, &pe) {
 		return down(fmt.Sprintf("%s: not FTP: %s", what, quote([]byte(pe))))
 	}
-	return failure(ctx, t, "waiting for "+what, err)
+	var op *net.OpError
+	if isTimeout(ctx, err) || errors.As(err, &op) {
+		return failure(ctx, t, "waiting for "+what, err)
+	}
+	return down(fmt.Sprintf("%s: %s", what, short(err)))
 }
 
 // hostname is the name ldirectord puts in its default FTP password and SIP

@@ -34,7 +34,7 @@ func page(seen chan<- string) http.Handler {
 	})
 	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
 		select {
-		case <-time.After(10 * time.Second):
+		case <-time.After(5 * time.Second):
 		case <-r.Context().Done():
 		}
 		fmt.Fprint(w, "too late GO")

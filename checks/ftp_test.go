@@ -1,0 +1,103 @@
+package checks
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ldirectord-go/ldirectord/conf"
+)
+
+// vsftpd starts an anonymous-only vsftpd on 127.0.0.1 serving
+// welcome.msg. It takes as anonymous password only ldirectord's default,
+// ldirectord@<hostname>, so a passing check proves that default is sent.
+func vsftpd(t *testing.T) string {
+	t.Helper()
+	dir := openDir(t)
+	root := filepath.Join(dir, "root")
+	empty := filepath.Join(dir, "empty")
+	for _, d := range []string{root, empty} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeFile(t, filepath.Join(root, "welcome.msg"), "Welcome to the test FTP\n")
+	writeFile(t, filepath.Join(dir, "emails"), "ldirectord@"+hostname()+"\n")
+	port := loopbackPort(t)
+	cfg := filepath.Join(dir, "vsftpd.conf")
+	writeFile(t, cfg, strings.NewReplacer("DIR", dir, "PORT", strconv.Itoa(port)).Replace(`listen=YES
+listen_ipv6=NO
+listen_address=127.0.0.1
+listen_port=PORT
+background=NO
+anonymous_enable=YES
+anon_root=DIR/root
+secure_email_list_enable=YES
+email_password_file=DIR/emails
+local_enable=NO
+write_enable=NO
+seccomp_sandbox=NO
+pasv_enable=YES
+pasv_address=127.0.0.1
+xferlog_enable=NO
+dirmessage_enable=NO
+connect_from_port_20=NO
+secure_chroot_dir=DIR/empty
+`))
+	startDaemon(t, "vsftpd", "vsftpd", cfg)
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	waitTCP(t, addr)
+	return addr
+}
+
+func ftpTarget(t *testing.T, addr, request, receive string) Target {
+	tg := target(t, addr, conf.CheckNegotiate, "ftp")
+	tg.Check.Request, tg.Check.Receive = request, receive
+	return tg
+}
+
+func TestFTP(t *testing.T) {
+	t.Parallel()
+	addr := vsftpd(t)
+	slow := serve(t, "tcp4", func(c net.Conn) {
+		time.Sleep(4 * time.Second)
+		fmt.Fprint(c, "220 late FTP\r\n")
+	})
+	badLogin := ftpTarget(t, addr, "/welcome.msg", "Welcome")
+	badLogin.Check.Login = "bob"
+	badPasswd := ftpTarget(t, addr, "/welcome.msg", "Welcome")
+	badPasswd.Check.Passwd = "someone@else"
+
+	cases := []struct {
+		name   string
+		tg     Target
+		up     bool
+		reason string
+	}{
+		{"anonymous RETR matches", ftpTarget(t, addr, "/welcome.msg", "^Welcome.*FTP$"), true, "fetched 24 bytes of /welcome.msg"},
+		{"relative request", ftpTarget(t, addr, "welcome.msg", "test"), true, "fetched 24 bytes"},
+		{"empty receive", ftpTarget(t, addr, "/welcome.msg", ""), true, "fetched"},
+		{"wrong content", ftpTarget(t, addr, "/welcome.msg", "Goodbye"), false, "receive /Goodbye/ not found in 24 bytes of /welcome.msg"},
+		{"missing file", ftpTarget(t, addr, "/missing.txt", "Welcome"), false, "RETR /missing.txt: 550"},
+		{"failed login", badLogin, false, "login as bob: This FTP server is anonymous only"},
+		{"wrong anonymous password", badPasswd, false, "login as anonymous: 530"},
+		{"refused", ftpTarget(t, refused(t, "tcp4"), "/welcome.msg", "W"), false, "connect: connection refused"},
+		{"accepts but never answers", ftpTarget(t, mute(t, "tcp4"), "/welcome.msg", "W"), false, "timeout after 2s waiting for banner"},
+		{"answers too slowly", ftpTarget(t, slow, "/welcome.msg", "W"), false, "timeout after 2s waiting for banner"},
+		{"garbage", ftpTarget(t, garbage(t, "tcp4"), "/welcome.msg", "W"), false, "banner: not FTP"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			r := expect(t, c.tg, c.up, c.reason)
+			if strings.Contains(r.Reason, "ldirectord@") || strings.Contains(r.Reason, "someone@else") {
+				t.Fatalf("reason %q shows the password", r.Reason)
+			}
+		})
+	}
+}
