@@ -5,6 +5,14 @@
 // IPVS table it builds lives in a JSON file (kernel.FileTable) that the
 // test reads. The package owns nothing else: what it shows of Perl's
 // behaviour is written down in PERL_BEHAVIOUR.md.
+//
+// A test starts Perl on a configuration, waits for the table it expects
+// and looks at the ipvsadm calls that led there:
+//
+//	in := perlref.Start(t, cfgText, perlref.Options{})
+//	vs := in.WaitTable(func(vs []kernel.Virtual) bool { return len(vs) == 1 }, time.Minute)
+//	t.Log(in.Changes()) // "-A -t 127.0.0.1:80 -s wrr ", "-a -t ...", ...
+//	in.Stop()           // one SIGTERM; Perl cleans the table up
 package perlref
 
 import (
