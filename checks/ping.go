@@ -2,6 +2,7 @@ package checks
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -16,7 +17,9 @@ import (
 func checkPing(ctx context.Context, t Target) Result {
 	tries := max(t.CheckCount, 1)
 	var last string
-	for try := 1; try <= tries; try++ {
+	try := 0
+	for try < tries {
+		try++
 		ok, err := pingOnce(ctx, t)
 		if ok {
 			return up(fmt.Sprintf("echo reply (try %d of %d)", try, tries))
@@ -30,7 +33,7 @@ func checkPing(ctx context.Context, t Target) Result {
 			break
 		}
 	}
-	return down(fmt.Sprintf("ping: %s (%d tries)", last, tries))
+	return down(fmt.Sprintf("ping: %s (%d of %d tries)", last, try, tries))
 }
 
 func pingOnce(ctx context.Context, t Target) (bool, error) {
@@ -44,7 +47,7 @@ func pingOnce(ctx context.Context, t Target) (bool, error) {
 	if err := p.Resolve(); err != nil {
 		return false, err
 	}
-	if err := p.RunWithContext(ctx); err != nil {
+	if err := p.RunWithContext(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return false, err
 	}
 	return p.Statistics().PacketsRecv > 0, nil
