@@ -175,3 +175,33 @@ func TestApply(t *testing.T) {
 		t.Errorf("after -C the table has %d services, want none", len(vs))
 	}
 }
+
+func FuzzParseArgs(f *testing.F) {
+	for _, s := range []string{
+		"-A -t 127.0.0.1:80 -s wrr -p 300 -M 255.255.255.0 -b flag-1",
+		"-a -t 127.0.0.1:80 -x 0 -y 0 -r 127.0.0.2:8080 -m -w 1",
+		"-e -f 1 -6 -r [::1]:80 -i -w 0",
+		"-Ln --thresholds",
+		"-d -u [::1]:53 -r [::2]",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		c, err := ParseArgs(strings.Fields(line))
+		if err != nil {
+			var ie *Error
+			if !errors.As(err, &ie) || ie.Status != StatusUsage {
+				t.Fatalf("ParseArgs(%q) error %v is not a usage *Error", line, err)
+			}
+			return
+		}
+		// Whatever parses can be applied; failures are ipvsadm's.
+		tab := kernel.NewMemory()
+		if err := c.Apply(tab); err != nil {
+			var ie *Error
+			if !errors.As(err, &ie) || ie.Message == "" {
+				t.Fatalf("Apply of %q: %v is not an *Error with a message", line, err)
+			}
+		}
+	})
+}

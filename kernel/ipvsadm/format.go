@@ -1,6 +1,7 @@
 // Package ipvsadm owns the text interface of ipvsadm(8): the listings that
 // `ipvsadm -L -n` and `ipvsadm -L -n --thresholds` print, read and written
-// byte for byte as ipvsadm 1.31 does, and its command lines, turned into
+// byte for byte as ipvsadm 1.31 does (checked against the Debian binary:
+// its printf formats, flag and sort order), and its command lines, turned into
 // operations on a kernel.Table. The Perl ldirectord talks to IPVS only
 // through these texts, so a stand-in ipvsadm built on this package lets the
 // Perl daemon run where the kernel has no IPVS.
