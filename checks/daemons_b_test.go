@@ -335,3 +335,58 @@ func chown(t *testing.T, dir, name string) {
 		t.Fatalf("chown %s: %v", dir, err)
 	}
 }
+
+// waitOutput waits until the daemon has printed want, for daemons whose
+// readiness cannot be seen by connecting (UDP servers).
+func waitOutput(t *testing.T, d *daemon, within time.Duration, want string) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !strings.Contains(d.Output(), want) {
+		select {
+		case <-d.done:
+			t.Fatalf("%s exited before printing %q:\n%s", d.cmd.Path, want, d.Output())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not print %q within %v:\n%s", d.cmd.Path, want, within, d.Output())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// scriptedUDP answers each datagram on loopback with reply(datagram); a
+// nil answer sends nothing.
+func scriptedUDP(t *testing.T, reply func([]byte) []byte) netip.AddrPort {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen on loopback UDP: %v", err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 65536)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			if out := reply(append([]byte(nil), buf[:n]...)); out != nil {
+				pc.WriteTo(out, from)
+			}
+		}
+	}()
+	t.Cleanup(func() { pc.Close(); <-done })
+	return pc.LocalAddr().(*net.UDPAddr).AddrPort()
+}
+
+// freeUDPPort returns a loopback UDP port free at the time of asking.
+func freeUDPPort(t *testing.T) uint16 {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen on loopback UDP: %v", err)
+	}
+	defer pc.Close()
+	return pc.LocalAddr().(*net.UDPAddr).AddrPort().Port()
+}

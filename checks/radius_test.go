@@ -1,0 +1,132 @@
+package checks
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ldirectord-go/ldirectord/conf"
+)
+
+// startFreeRADIUS runs FreeRADIUS (Debian freeradius) on loopback UDP with
+// a minimal configuration of its own: client 127.0.0.1 with secret
+// sesame, user alice with password wonderland checked by PAP.
+func startFreeRADIUS(t *testing.T) uint16 {
+	t.Helper()
+	bin := needProgram(t, "freeradius", "freeradius", "/usr/sbin/freeradius")
+	dir := shortTempDir(t, "fr")
+	port := freeUDPPort(t)
+	writeFile(t, filepath.Join(dir, "dictionary"), "")
+	writeFile(t, filepath.Join(dir, "users"), "alice Cleartext-Password := \"wonderland\"\n")
+	writeFile(t, filepath.Join(dir, "radiusd.conf"), fmt.Sprintf(`prefix = /usr
+exec_prefix = /usr
+sysconfdir = /etc
+localstatedir = %[1]s
+sbindir = /usr/sbin
+logdir = %[1]s
+raddbdir = %[1]s
+radacctdir = %[1]s
+name = freeradius
+confdir = %[1]s
+run_dir = %[1]s
+db_dir = %[1]s
+libdir = /usr/lib/freeradius
+pidfile = %[1]s/radiusd.pid
+max_request_time = 5
+cleanup_delay = 1
+max_requests = 1024
+hostname_lookups = no
+log {
+	destination = stderr
+}
+client loopback {
+	ipaddr = 127.0.0.1
+	secret = sesame
+}
+modules {
+	pap {
+	}
+	files {
+		filename = %[1]s/users
+	}
+}
+server default {
+	listen {
+		type = auth
+		ipaddr = 127.0.0.1
+		port = %[2]d
+	}
+	authorize {
+		files
+		pap
+	}
+	authenticate {
+		Auth-Type PAP {
+			pap
+		}
+	}
+}
+`, dir, port))
+	d := startDaemon(t, bin, "-f", "-d", dir, "-n", "radiusd", "-l", "stdout")
+	waitOutput(t, d, 30*time.Second, "Ready to process requests")
+	return port
+}
+
+// TestFreeRADIUS proves the radius check against a real FreeRADIUS.
+func TestFreeRADIUS(t *testing.T) {
+	port := startFreeRADIUS(t)
+	good := conf.Check{Service: "radius", Login: "alice", Passwd: "wonderland", Secret: "sesame"}
+	with := func(f func(*conf.Check)) conf.Check { c := good; f(&c); return c }
+	cases := []struct {
+		name   string
+		check  conf.Check
+		up     bool
+		reason string
+	}{
+		{"accept", good, true, `Access-Accept for "alice"`},
+		{"wrong passwd", with(func(c *conf.Check) { c.Passwd = "looking-glass" }), false, `login failed: Access-Reject for "alice"`},
+		{"unknown user", with(func(c *conf.Check) { c.Login = "bob" }), false, "Access-Reject"},
+		{"wrong secret", with(func(c *conf.Check) { c.Secret = "open-sesame" }), false, "not authenticated by the secret"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tg := targetAt(loopback(port), 5*time.Second, tc.check)
+			tg.Protocol = conf.UDP
+			r := runCheck(checkRADIUS, tg)
+			wantVerdict(t, r, tc.up, 5*time.Second, tc.reason)
+			for _, secret := range []string{"looking-glass", "wonderland", "sesame"} {
+				if strings.Contains(r.Reason, secret) {
+					t.Errorf("reason %q shows a passwd or secret", r.Reason)
+				}
+			}
+		})
+	}
+}
+
+// TestRADIUSFailures covers servers that are not RADIUS or not there.
+func TestRADIUSFailures(t *testing.T) {
+	check := conf.Check{Service: "radius", Login: "alice", Passwd: "wonderland", Secret: "sesame"}
+	cases := []struct {
+		name   string
+		reply  func([]byte) []byte
+		reason string
+	}{
+		{"never answers", func([]byte) []byte { return nil }, "timeout after 1.5s waiting for an answer"},
+		{"garbage", func([]byte) []byte { return []byte("\x02garbage") }, "no RADIUS answer"},
+		{"echo", func(b []byte) []byte { return b }, "not authenticated by the secret"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := runCheck(checkRADIUS, targetAt(scriptedUDP(t, tc.reply), testTimeout, check))
+			wantVerdict(t, r, false, testTimeout, tc.reason)
+		})
+	}
+	t.Run("refused", func(t *testing.T) {
+		t.Parallel()
+		r := runCheck(checkRADIUS, targetAt(loopback(freeUDPPort(t)), testTimeout, check))
+		wantVerdict(t, r, false, testTimeout, "connection refused")
+	})
+}
