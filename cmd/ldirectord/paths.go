@@ -37,12 +37,12 @@ func confDirs() []string {
 	if v := os.Getenv(confDirEnv); v != "" {
 		return strings.Split(v, ":")
 	}
-	return conf.DefaultDirs
+	return nil // conf.Locate's defaults
 }
 
 // locate finds the configuration file named on the command line.
 func locate(arg string) (string, error) {
-	p, err := conf.Locate(arg, confDirs())
+	p, _, err := conf.Locate(arg, confDirs())
 	if err != nil {
 		return "", err
 	}

@@ -27,7 +27,7 @@ func loadAll(path string) ([]*conf.Config, error) {
 	cfgs := []*conf.Config{cfg}
 	seen := map[string]bool{cfg.File: true}
 	for _, e := range cfg.Global.Execute {
-		p, err := conf.Locate(e, confDirs())
+		p, _, err := conf.Locate(e, confDirs())
 		if err != nil {
 			return nil, fmt.Errorf("%s: execute %s: %w", path, e, err)
 		}

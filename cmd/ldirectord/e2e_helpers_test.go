@@ -1,0 +1,300 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ldirectord-go/ldirectord/kernel"
+)
+
+// binary is the ldirectord built once for the end-to-end tests.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "ldirectord-e2e")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "ldirectord")
+	out, err := exec.Command("go", "build", "-race", "-o", binary, ".").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "build ldirectord: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// env is one test's world: a directory for the pid file, the file table and
+// the configuration.
+type env struct {
+	t     *testing.T
+	dir   string
+	table string
+}
+
+func newEnv(t *testing.T) *env {
+	dir := t.TempDir()
+	e := &env{t: t, dir: dir, table: filepath.Join(dir, "table.json")}
+	t.Cleanup(func() {
+		// Stop a daemon a failed test left behind.
+		if pid, alive, _ := readPid(e.pidFile("l.cf")); alive {
+			e.ld("l.cf", "stop")
+			if isLdirectord(pid) {
+				_ = sendSignal(pid, 9)
+			}
+		}
+	})
+	return e
+}
+
+func (e *env) path(name string) string { return filepath.Join(e.dir, name) }
+
+func (e *env) pidFile(cfg string) string { return filepath.Join(e.dir, "ldirectord."+cfg+".pid") }
+
+func (e *env) write(name, text string) string {
+	e.t.Helper()
+	p := e.path(name)
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		e.t.Fatal(err)
+	}
+	return p
+}
+
+// config writes l.cf with the text given, and a logfile in the test's
+// directory unless the text names another.
+func (e *env) config(text string) string {
+	if !strings.Contains(text, "logfile") && !strings.Contains(text, "supervised") {
+		text = fmt.Sprintf("logfile = %q\n", e.path("ld.log")) + text
+	}
+	return e.write("l.cf", text)
+}
+
+func (e *env) environ() []string {
+	return append(os.Environ(), pidDirEnv+"="+e.dir, tableEnv+"=file:"+e.table, confDirEnv+"="+e.dir)
+}
+
+// ld runs the binary with args, cfg being the configuration file name in
+// the test's directory ("" for none).
+func (e *env) ld(args ...string) (stdout, stderr string, code int) {
+	e.t.Helper()
+	for i, a := range args {
+		if strings.HasSuffix(a, ".cf") && !strings.Contains(a, "/") {
+			args[i] = e.path(a)
+		}
+	}
+	cmd := exec.Command(binary, args...)
+	cmd.Env = e.environ()
+	var o, er bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &er
+	err := cmd.Run()
+	code = 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		e.t.Fatalf("run ldirectord %v: %v", args, err)
+	}
+	return o.String(), er.String(), code
+}
+
+func (e *env) mustLd(args ...string) string {
+	e.t.Helper()
+	out, errOut, code := e.ld(args...)
+	if code != 0 {
+		e.t.Fatalf("ldirectord %v: exit %d\nstdout: %s\nstderr: %s\nlog:\n%s", args, code, out, errOut, e.log())
+	}
+	return out + errOut
+}
+
+func (e *env) log() string {
+	b, _ := os.ReadFile(e.path("ld.log"))
+	return string(b)
+}
+
+// weights reads the file table as "service dest" -> weight, a service
+// alone as -1.
+func (e *env) weights() (map[string]int, error) {
+	m := map[string]int{}
+	if _, err := os.Stat(e.table); err != nil {
+		return m, nil
+	}
+	t, err := kernel.OpenFile(e.table)
+	if err != nil {
+		return nil, err
+	}
+	vs, err := t.List()
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range vs {
+		k := string(v.Service.Key())
+		m[k] = -1
+		for _, d := range v.Destinations {
+			m[k+" "+string(d.Key())] = d.Weight
+		}
+	}
+	return m, nil
+}
+
+func (e *env) waitFor(what string, cond func(map[string]int) bool) {
+	e.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		w, err := e.weights()
+		if err == nil && cond(w) {
+			return
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("timed out waiting for %s; table: %v (%v)\nlog:\n%s", what, w, err, e.log())
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+func (e *env) waitText(what string, read func() string, cond func(string) bool) string {
+	e.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		s := read()
+		if cond(s) {
+			return s
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("timed out waiting for %s; have:\n%s\nlog:\n%s", what, s, e.log())
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+func (e *env) file(name string) func() string {
+	return func() string { b, _ := os.ReadFile(e.path(name)); return string(b) }
+}
+
+func has(key string, weight int) func(map[string]int) bool {
+	return func(m map[string]int) bool { w, ok := m[key]; return ok && w == weight }
+}
+
+func lacks(key string) func(map[string]int) bool {
+	return func(m map[string]int) bool { _, ok := m[key]; return !ok }
+}
+
+func all(conds ...func(map[string]int) bool) func(map[string]int) bool {
+	return func(m map[string]int) bool {
+		for _, c := range conds {
+			if !c(m) {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+// backend is an HTTP real server on a loopback address whose health the
+// test switches: healthy, it answers "alive"; sick, "sick"; down, it does
+// not listen at all.
+type backend struct {
+	t        *testing.T
+	addr     string // host:port
+	healthy  atomic.Bool
+	requests atomic.Int64
+	conns    atomic.Int64
+	mu       sync.Mutex
+	srv      *http.Server
+	wg       sync.WaitGroup
+}
+
+func newBackend(t *testing.T, ip string) *backend {
+	t.Helper()
+	ln, err := net.Listen("tcp", ip+":0")
+	if err != nil {
+		t.Fatalf("listen on %s: %v", ip, err)
+	}
+	b := &backend{t: t, addr: ln.Addr().String()}
+	b.healthy.Store(true)
+	b.serve(ln)
+	t.Cleanup(b.down)
+	return b
+}
+
+func (b *backend) serve(ln net.Listener) {
+	srv := &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			b.requests.Add(1)
+			if b.healthy.Load() {
+				fmt.Fprint(w, "alive")
+			} else {
+				fmt.Fprint(w, "sick")
+			}
+		}),
+		ConnState: func(_ net.Conn, s http.ConnState) {
+			if s == http.StateNew {
+				b.conns.Add(1)
+			}
+		},
+	}
+	b.mu.Lock()
+	b.srv = srv
+	b.mu.Unlock()
+	b.wg.Add(1)
+	go func() { defer b.wg.Done(); _ = srv.Serve(ln) }()
+}
+
+// down stops listening.
+func (b *backend) down() {
+	b.mu.Lock()
+	srv := b.srv
+	b.srv = nil
+	b.mu.Unlock()
+	if srv != nil {
+		srv.Close()
+		b.wg.Wait()
+	}
+}
+
+// up listens again on the same address.
+func (b *backend) up() {
+	b.t.Helper()
+	var ln net.Listener
+	var err error
+	for i := 0; i < 50; i++ {
+		if ln, err = net.Listen("tcp", b.addr); err == nil {
+			b.serve(ln)
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	b.t.Fatalf("listen again on %s: %v", b.addr, err)
+}
+
+func (b *backend) port() string { _, p, _ := net.SplitHostPort(b.addr); return p }
+
+// httpVirtual is a virtual block checking its reals with an HTTP negotiate
+// check for "alive".
+func httpVirtual(vip string, extra string, reals ...string) string {
+	var s strings.Builder
+	fmt.Fprintf(&s, "virtual = %s\n", vip)
+	for _, r := range reals {
+		fmt.Fprintf(&s, "\treal = %s\n", r)
+	}
+	s.WriteString("\tprotocol = tcp\n\tscheduler = wrr\n\tchecktype = negotiate\n\tservice = http\n\trequest = \"/\"\n\treceive = \"alive\"\n")
+	for _, l := range strings.Split(strings.TrimSpace(extra), "\n") {
+		if l != "" {
+			s.WriteString("\t" + strings.TrimSpace(l) + "\n")
+		}
+	}
+	return s.String()
+}
+
+const fastGlobals = "checkinterval = 1\nchecktimeout = 2\n"
