@@ -203,6 +203,23 @@ func (in *Instance) Stop() {
 	})
 }
 
+// Reload replaces the configuration and sends SIGHUP, as `ldirectord
+// reload` does. The file is replaced by rename so that Perl never reads half
+// of it.
+func (in *Instance) Reload(cfgText string) {
+	in.t.Helper()
+	tmp := in.Config + ".new"
+	if err := os.WriteFile(tmp, []byte(cfgText), 0o644); err != nil {
+		in.t.Fatalf("perlref: %v", err)
+	}
+	if err := os.Rename(tmp, in.Config); err != nil {
+		in.t.Fatalf("perlref: %v", err)
+	}
+	if err := in.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		in.t.Fatalf("perlref: SIGHUP to ldirectord: %v", err)
+	}
+}
+
 // Exited reports whether the daemon has exited, and its exit error.
 func (in *Instance) Exited() (bool, error) {
 	select {

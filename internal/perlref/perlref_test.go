@@ -288,3 +288,57 @@ virtual=127.0.6.240:80
 	}
 	t.Logf("calls:\n%s", calls)
 }
+
+// TestReload shows a reload (SIGHUP after the file changed): it runs the
+// start sequence again over the table. A kept real server whose weight
+// changed is edited in place, never taken out; a real server that left the
+// configuration is deleted; a virtual that left it is deleted with -D.
+func TestReload(t *testing.T) {
+	in := Start(t, `checkinterval=1
+virtual=127.0.6.240:80
+	real=127.0.6.2:80 gate
+	real=127.0.6.3:80 gate 2
+	checktype=on
+virtual=127.0.6.241:80
+	real=127.0.6.4:80 gate
+	checktype=on
+`, Options{})
+	in.WaitTable(is("127.0.6.240:80", map[string]int{"127.0.6.2:80": 1, "127.0.6.3:80": 2}), wait)
+	in.WaitTable(is("127.0.6.241:80", map[string]int{"127.0.6.4:80": 1}), wait)
+	before := len(in.Changes())
+
+	in.Reload(`checkinterval=1
+virtual=127.0.6.240:80
+	real=127.0.6.2:80 gate 5
+	real=127.0.6.5:80 masq
+	scheduler=rr
+	checktype=on
+virtual=127.0.6.242:80
+	real=127.0.6.4:80 gate
+	checktype=on
+`)
+	vs := in.WaitTable(is("127.0.6.240:80", map[string]int{"127.0.6.2:80": 5, "127.0.6.5:80": 1}), wait)
+	vs = in.WaitTable(is("127.0.6.242:80", map[string]int{"127.0.6.4:80": 1}), wait)
+	if dests(vs, "127.0.6.241:80") != nil {
+		t.Errorf("127.0.6.241:80 is still in the table after it left the configuration")
+	}
+	calls := in.Changes()[before:]
+	joined := strings.Join(calls, "\n")
+	for _, want := range []string{
+		"-E -t 127.0.6.240:80 -s rr",
+		"-A -t 127.0.6.242:80 -s wrr",
+		"-e -t 127.0.6.240:80 -x 0 -y 0 -r 127.0.6.2:80 -g -w 5",
+		"-d -t 127.0.6.240:80 -r 127.0.6.3:80",
+		"-D -t 127.0.6.241:80",
+	} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("reload calls lack %q:\n%s", want, joined)
+		}
+	}
+	for _, c := range calls {
+		if strings.HasPrefix(c, "-d -t 127.0.6.240:80 -r 127.0.6.2:80") {
+			t.Errorf("the kept real 127.0.6.2:80 was deleted during reload:\n%s", joined)
+		}
+	}
+	t.Logf("reload calls:\n%s", joined)
+}
