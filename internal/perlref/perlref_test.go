@@ -342,3 +342,51 @@ virtual=127.0.6.242:80
 	}
 	t.Logf("reload calls:\n%s", joined)
 }
+
+// TestFailureCount shows failurecount: a failing real server stays in
+// through failurecount-1 soft failures, each logged, and is deleted on the
+// last one.
+func TestFailureCount(t *testing.T) {
+	Require(t, "LWP::UserAgent=libwww-perl")
+	r1, r2 := newRealServer(t, "127.0.0.2"), newRealServer(t, "127.0.0.3")
+	cfg := strings.Replace(httpConfig("no", r1, r2), "checkinterval=1\n", "checkinterval=1\nfailurecount=3\n", 1)
+	in := Start(t, cfg, Options{})
+	vip := "127.0.0.1:80"
+	in.WaitTable(is(vip, map[string]int{r1.addr: 1, r2.addr: 1}), wait)
+	r2.stop()
+	in.WaitTable(is(vip, map[string]int{r1.addr: 1}), wait)
+	out := in.OutputText()
+	for _, want := range []string{
+		"Soft failure real server: " + r2.addr + " (tcp:127.0.0.1:80) failure 1/3",
+		"Soft failure real server: " + r2.addr + " (tcp:127.0.0.1:80) failure 2/3",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("ldirectord output lacks %q", want)
+		}
+	}
+	if strings.Contains(out, "failure 3/3") {
+		t.Errorf("ldirectord logged a soft failure 3/3; the third failure should delete the real server")
+	}
+}
+
+// TestReaddQuiescent shows readdquiescent = yes at start: a real server
+// that is not in the table is added straight at weight 0, never at its
+// full weight.
+func TestReaddQuiescent(t *testing.T) {
+	in := Start(t, `checkinterval=1
+quiescent=yes
+readdquiescent=yes
+virtual=127.0.6.240:80
+	real=127.0.6.2:80 gate 3
+	checktype=off
+`, Options{})
+	in.WaitTable(is("127.0.6.240:80", map[string]int{"127.0.6.2:80": 0}), wait)
+	calls := strings.Join(in.Changes(), "\n")
+	if !strings.Contains(calls, "-a -t 127.0.6.240:80 -r 127.0.6.2:80 -g -w 0") {
+		t.Errorf("calls lack the quiescent add at weight 0:\n%s", calls)
+	}
+	if strings.Contains(calls, "-w 3") {
+		t.Errorf("the real server was put in at its full weight:\n%s", calls)
+	}
+	t.Logf("calls:\n%s", calls)
+}
