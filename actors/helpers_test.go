@@ -28,10 +28,17 @@ type fakeChecks struct {
 	up      map[netip.Addr]bool
 	calls   map[netip.Addr]int
 	scripts map[netip.Addr][]string // "up", "down", "panic"
+	holes   map[netip.Addr]bool     // black-holed: the check waits for its timeout
+}
+
+func (f *fakeChecks) blackhole(addr string, on bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.holes[netip.MustParseAddr(addr)] = on
 }
 
 func newFakeChecks() *fakeChecks {
-	return &fakeChecks{up: map[netip.Addr]bool{}, calls: map[netip.Addr]int{}, scripts: map[netip.Addr][]string{}}
+	return &fakeChecks{up: map[netip.Addr]bool{}, calls: map[netip.Addr]int{}, scripts: map[netip.Addr][]string{}, holes: map[netip.Addr]bool{}}
 }
 
 func (f *fakeChecks) set(addr string, up bool) {
@@ -68,7 +75,12 @@ func (f *fakeChecks) check(ctx context.Context, t checks.Target) checks.Result {
 			up = false
 		}
 	}
+	hole := f.holes[t.Addr]
 	f.mu.Unlock()
+	if hole {
+		<-ctx.Done()
+		return checks.Result{Reason: fmt.Sprintf("connect to %s: %v", t.Addr, ctx.Err())}
+	}
 	if !up {
 		return checks.Result{Reason: fmt.Sprintf("connect to %s: refused", t.Addr)}
 	}

@@ -51,6 +51,8 @@ type prober struct {
 	state    plan.RealState
 	timer    *time.Timer
 	running  bool
+	started  time.Time // of the check in flight
+	timeout  time.Duration
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 	names    []string // maintenance file names, from reverse DNS
@@ -91,7 +93,12 @@ func (p *prober) Receive(ctx actor.Context) {
 		if msg.panic != nil {
 			panic(fmt.Sprintf("check of real server %s panicked: %v", p.r.ID, msg.panic))
 		}
-		p.observe(ctx, msg.result)
+		if p.observe(ctx, msg.result) == plan.SoftFailure {
+			// The next check follows at once, one timeout after the
+			// start of this one, so that a real server is out within
+			// checkinterval + timeout × failurecount.
+			p.after(ctx, max(0, p.timeout-time.Since(p.started)))
+		}
 	case *crash:
 		panic("crash requested")
 	case *actor.Stopping, *actor.Restarting:
@@ -126,6 +133,7 @@ func (p *prober) start(ctx actor.Context) {
 	names := p.maintenanceNames()
 	cctx, cancel := context.WithTimeout(context.Background(), target.Timeout)
 	p.running, p.cancel = true, cancel
+	p.started, p.timeout = time.Now(), target.Timeout
 	tok, self, root, check, dir := p.token, ctx.Self(), ctx.ActorSystem().Root, p.opts.Check, p.maintenanceDir
 	p.wg.Add(1)
 	go func() {
@@ -169,10 +177,11 @@ func (p *prober) maintenanceNames() []string {
 	return p.names
 }
 
-func (p *prober) observe(ctx actor.Context, res checks.Result) {
+func (p *prober) observe(ctx actor.Context, res checks.Result) plan.Transition {
 	var tr plan.Transition
 	p.state, tr = plan.Observe(p.state, res.Up, p.v.Settings.FailureCount)
 	ctx.Send(ctx.Parent(), &messages.Checked{Real: p.r.ID, State: p.state, Transition: tr, Result: res})
+	return tr
 }
 
 func (p *prober) halt() {
