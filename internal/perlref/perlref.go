@@ -182,7 +182,8 @@ func Start(t testing.TB, cfgText string, opts Options) *Instance {
 }
 
 // Stop sends SIGTERM once and waits up to 30 seconds for the daemon to
-// clean up and exit; then it kills the daemon's process group. A second
+// clean up and exit; then it kills the daemon's process group (Perl ends
+// its own children when it exits normally). A second
 // SIGTERM would make Perl die at once ("Exit Handler Repeatedly Called")
 // without cleaning the table, so only one is ever sent.
 func (in *Instance) Stop() {
@@ -195,10 +196,11 @@ func (in *Instance) Stop() {
 			select {
 			case <-in.done:
 			case <-time.After(30 * time.Second):
-				in.t.Errorf("perlref: ldirectord pid %d still running 30s after SIGTERM; killing it", pid)
+				in.t.Errorf("perlref: ldirectord pid %d still running 30s after SIGTERM; killing its process group", pid)
+				// The leader is alive, so the group id is still ours.
+				syscall.Kill(-pid, syscall.SIGKILL)
 			}
 		}
-		syscall.Kill(-pid, syscall.SIGKILL) // leftovers of its group, if any
 		<-in.done
 	})
 }
