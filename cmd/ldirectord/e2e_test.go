@@ -424,3 +424,31 @@ func serveSMTP(c net.Conn, mails chan<- string) {
 		}
 	}
 }
+
+func TestE2ESupervisedLogsToStdout(t *testing.T) {
+	e := newEnv(t)
+	b := newBackend(t, "127.0.0.2")
+	e.config("supervised = yes\n" + fastGlobals + httpVirtual("10.9.9.9:80", "", b.addr+" masq 1"))
+	cmd := exec.Command(binary, e.path("l.cf"), "start")
+	cmd.Env = e.environ()
+	var out strings.Builder
+	var mu sync.Mutex
+	cmd.Stdout = writerFunc(func(p []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return out.Write(p) })
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor("real up", has(vip+" "+b.addr, 1))
+	e.mustLd("l.cf", "stop")
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("supervised daemon exit: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !strings.Contains(out.String(), "real server up") {
+		t.Errorf("supervised = yes did not log to stdout:\n%s", out.String())
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
