@@ -90,7 +90,7 @@ func TestDNS(t *testing.T) {
 		{"A over UDP ipv6", dnsTarget(t, v6, conf.UDP, "www.example.test", "192.0.2"), true, "matches receive /192.0.2/"},
 		{"A over TCP ipv6", dnsTarget(t, v6, conf.TCP, "www.example.test", "192.0.2"), true, "matches"},
 		{"PTR", dnsTarget(t, v4, conf.UDP, "/192.0.2.7", "www.example"), true, "PTR 7.2.0.192.in-addr.arpa.: www.example.test matches"},
-		{"wrong answer", dnsTarget(t, v4, conf.UDP, "www.example.test", "10.0.0.1"), false, "answer 192.0.2.7 192.0.2.8 does not match receive /10.0.0.1/"},
+		{"wrong answer", dnsTarget(t, v4, conf.UDP, "www.example.test", "10.0.0.1"), false, "does not match receive /10.0.0.1/"},
 		{"empty receive never matches", dnsTarget(t, v4, conf.UDP, "www.example.test", ""), false, "does not match receive //"},
 		{"unknown name", dnsTarget(t, v4, conf.UDP, "nx.example.test", "."), false, "A nx.example.test.: NXDOMAIN"},
 		{"refused udp", dnsTarget(t, refused(t, "tcp4"), conf.UDP, "www.example.test", "."), false, "connection refused"},
