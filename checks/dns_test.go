@@ -18,7 +18,7 @@ func dnsmasq(t *testing.T) int {
 	dir := openDir(t)
 	port := loopbackPort(t)
 	cfg := filepath.Join(dir, "dnsmasq.conf")
-	writeFile(t, cfg, strings.NewReplacer("PORT", strconv.Itoa(port)).Replace(`port=PORT
+	putFile(t, cfg, strings.NewReplacer("PORT", strconv.Itoa(port)).Replace(`port=PORT
 listen-address=127.0.0.1
 listen-address=::1
 bind-interfaces
@@ -32,7 +32,7 @@ host-record=www.example.test,192.0.2.8
 ptr-record=7.2.0.192.in-addr.arpa,www.example.test
 local=/example.test/
 `))
-	startDaemon(t, "dnsmasq-base", "dnsmasq", "-k", "-C", cfg)
+	runDaemon(t, "dnsmasq-base", "dnsmasq", "-k", "-C", cfg)
 	waitTCP(t, "127.0.0.1:"+strconv.Itoa(port))
 	return port
 }

@@ -26,11 +26,11 @@ func vsftpd(t *testing.T) string {
 			t.Fatal(err)
 		}
 	}
-	writeFile(t, filepath.Join(root, "welcome.msg"), "Welcome to the test FTP\n")
-	writeFile(t, filepath.Join(dir, "emails"), "ldirectord@"+hostname()+"\n")
+	putFile(t, filepath.Join(root, "welcome.msg"), "Welcome to the test FTP\n")
+	putFile(t, filepath.Join(dir, "emails"), "ldirectord@"+hostname()+"\n")
 	port := loopbackPort(t)
 	cfg := filepath.Join(dir, "vsftpd.conf")
-	writeFile(t, cfg, strings.NewReplacer("DIR", dir, "PORT", strconv.Itoa(port)).Replace(`listen=YES
+	putFile(t, cfg, strings.NewReplacer("DIR", dir, "PORT", strconv.Itoa(port)).Replace(`listen=YES
 listen_ipv6=NO
 listen_address=127.0.0.1
 listen_port=PORT
@@ -49,7 +49,7 @@ dirmessage_enable=NO
 connect_from_port_20=NO
 secure_chroot_dir=DIR/empty
 `))
-	startDaemon(t, "vsftpd", "vsftpd", cfg)
+	runDaemon(t, "vsftpd", "vsftpd", cfg)
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	waitTCP(t, addr)
 	return addr

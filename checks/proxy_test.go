@@ -16,7 +16,7 @@ func tinyproxy(t *testing.T) string {
 	dir := openDir(t)
 	port := loopbackPort(t)
 	cfg := filepath.Join(dir, "tinyproxy.conf")
-	writeFile(t, cfg, strings.NewReplacer("PORT", strconv.Itoa(port)).Replace(`Port PORT
+	putFile(t, cfg, strings.NewReplacer("PORT", strconv.Itoa(port)).Replace(`Port PORT
 Listen 127.0.0.1
 Timeout 30
 Allow 127.0.0.1
@@ -24,7 +24,7 @@ LogLevel Critical
 MaxClients 20
 DisableViaHeader Yes
 `))
-	startDaemon(t, "tinyproxy-bin", "tinyproxy", "-d", "-c", cfg)
+	runDaemon(t, "tinyproxy-bin", "tinyproxy", "-d", "-c", cfg)
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	waitTCP(t, addr)
 	return addr

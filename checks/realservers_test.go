@@ -38,10 +38,10 @@ func openDir(t *testing.T) string {
 	return dir
 }
 
-// startDaemon runs the program of the Debian package pkg in the foreground
+// runDaemon runs the program of the Debian package pkg in the foreground
 // and stops its whole process group when the test ends; its output is
 // shown when the test failed.
-func startDaemon(t *testing.T, pkg, program string, args ...string) {
+func runDaemon(t *testing.T, pkg, program string, args ...string) {
 	t.Helper()
 	path := need(t, program, pkg)
 	cmd := exec.Command(path, args...)
@@ -96,7 +96,7 @@ func waitUp(t *testing.T, tg Target) {
 	}
 }
 
-func writeFile(t *testing.T, path, text string) {
+func putFile(t *testing.T, path, text string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
@@ -115,7 +115,7 @@ func exim(t *testing.T, acl string) int {
 		}
 	}
 	conf := filepath.Join(dir, "exim.conf")
-	writeFile(t, conf, strings.NewReplacer("DIR", dir, "PORT", strconv.Itoa(port)).Replace(`
+	putFile(t, conf, strings.NewReplacer("DIR", dir, "PORT", strconv.Itoa(port)).Replace(`
 primary_hostname = mx.test.invalid
 daemon_smtp_ports = PORT
 local_interfaces = <; 127.0.0.1 ; ::1
@@ -136,7 +136,7 @@ deny_all:
 begin routers
 begin transports
 `))
-	startDaemon(t, "exim4-daemon-light", "exim4", "-bdf", "-C", conf)
+	runDaemon(t, "exim4-daemon-light", "exim4", "-bdf", "-C", conf)
 	waitTCP(t, "127.0.0.1:"+strconv.Itoa(port))
 	return port
 }
