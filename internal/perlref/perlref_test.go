@@ -390,3 +390,25 @@ virtual=127.0.6.240:80
 	}
 	t.Logf("calls:\n%s", calls)
 }
+
+// TestStaleFallbackAtStart: when Perl starts over a table that has both
+// an up real server and the fallback, it deletes the fallback (restoring a
+// real server turns the fallback off) and leaves the real server alone.
+func TestStaleFallbackAtStart(t *testing.T) {
+	svc := kernel.Service{Protocol: "tcp", Addr: netip.MustParseAddr("127.0.6.240"), Port: 80, Scheduler: "wrr"}
+	in := Start(t, `checkinterval=1
+virtual=127.0.6.240:80
+	real=127.0.6.2:80 gate
+	fallback=127.0.0.1:80 gate
+	checktype=on
+`, Options{Table: []kernel.Virtual{{Service: svc, Destinations: []kernel.Destination{
+		{Addr: netip.MustParseAddr("127.0.0.1"), Port: 80, Method: kernel.Gate, Weight: 1},
+		{Addr: netip.MustParseAddr("127.0.6.2"), Port: 80, Method: kernel.Gate, Weight: 1},
+	}}}})
+	in.WaitTable(is("127.0.6.240:80", map[string]int{"127.0.6.2:80": 1}), wait)
+	calls := in.Changes()
+	want := []string{"-E -t 127.0.6.240:80 -s wrr", "-d -t 127.0.6.240:80 -r 127.0.0.1:80"}
+	if strings.Join(calls, "\n") != strings.Join(want, "\n") {
+		t.Errorf("calls:\n%s\nwant:\n%s", strings.Join(calls, "\n"), strings.Join(want, "\n"))
+	}
+}
