@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"math/big"
 	"net"
@@ -389,4 +390,30 @@ func freeUDPPort(t *testing.T) uint16 {
 	}
 	defer pc.Close()
 	return pc.LocalAddr().(*net.UDPAddr).AddrPort().Port()
+}
+
+// waitUDPBound waits until some socket is bound to the loopback UDP port,
+// as /proc/net/udp shows, for UDP daemons that print nothing when ready.
+func waitUDPBound(t *testing.T, d *daemon, within time.Duration, port uint16) {
+	t.Helper()
+	want := fmt.Sprintf("0100007F:%04X", port)
+	deadline := time.Now().Add(within)
+	for {
+		b, err := os.ReadFile("/proc/net/udp")
+		if err != nil {
+			t.Fatalf("read /proc/net/udp: %v", err)
+		}
+		if strings.Contains(string(b), want) {
+			return
+		}
+		select {
+		case <-d.done:
+			t.Fatalf("%s exited before binding UDP port %d:\n%s", d.cmd.Path, port, d.Output())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not bind UDP port %d within %v:\n%s", d.cmd.Path, port, within, d.Output())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

@@ -1,0 +1,157 @@
+package checks
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ldirectord-go/ldirectord/conf"
+)
+
+// startSIPp runs SIPp (Debian sip-tester) on loopback as a server that
+// answers OPTIONS with status ("200 OK", "486 Busy Here") over transport
+// "u1" (UDP) or "t1" (TCP).
+func startSIPp(t *testing.T, transport, status string) uint16 {
+	t.Helper()
+	bin := needProgram(t, "sip-tester", "sipp")
+	tmpl, err := os.ReadFile("testdata/sipp_options_uas.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := shortTempDir(t, "sp")
+	scenario := filepath.Join(dir, "uas.xml")
+	writeFile(t, scenario, strings.Replace(string(tmpl), "SIP/2.0 STATUS", "SIP/2.0 "+status, 1))
+	var port uint16
+	if transport == "u1" {
+		port = freeUDPPort(t)
+	} else {
+		port = freePort(t)
+	}
+	d := startDaemon(t, bin, "-sf", scenario,
+		"-i", "127.0.0.1", "-p", fmt.Sprint(port), "-t", transport, "-nostdin", "-trace_err",
+		"-error_file", filepath.Join(dir, "errors.log"))
+	if transport == "u1" {
+		waitUDPBound(t, d, 30*time.Second, port)
+	} else {
+		waitListening(t, d, 30*time.Second, loopback(port))
+	}
+	return port
+}
+
+// TestSIPp proves the sip check against SIPp answering OPTIONS, over UDP
+// and TCP, with 200 OK and with a refusal.
+func TestSIPp(t *testing.T) {
+	const timeout = 5 * time.Second
+	cases := []struct {
+		name      string
+		transport string
+		protocol  conf.Protocol
+		status    string
+		up        bool
+		reason    string
+	}{
+		{"udp 200", "u1", conf.UDP, "200 OK", true, `OPTIONS answered 200 "OK"`},
+		{"tcp 200", "t1", conf.TCP, "200 OK", true, `OPTIONS answered 200 "OK"`},
+		{"udp busy", "u1", conf.UDP, "486 Busy Here", false, `OPTIONS answered 486 "Busy Here", want 200`},
+		{"tcp unavailable", "t1", conf.TCP, "503 Service Unavailable", false, "OPTIONS answered 503"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			port := startSIPp(t, tc.transport, tc.status)
+			tg := targetAt(loopback(port), timeout, conf.Check{Service: "sip", Login: "health@example.org"})
+			tg.Protocol = tc.protocol
+			r := runCheck(checkSIP, tg)
+			wantVerdict(t, r, tc.up, timeout, tc.reason)
+		})
+	}
+}
+
+// TestSIPFailures covers servers that are not SIP or not there, with
+// scripted servers; the default login is checked on the wire.
+func TestSIPFailures(t *testing.T) {
+	t.Run("default login", func(t *testing.T) {
+		t.Parallel()
+		got := make(chan string, 1)
+		ap := scriptedUDP(t, func(b []byte) []byte {
+			got <- string(b)
+			return []byte("SIP/2.0 200 OK\r\n\r\n")
+		})
+		tg := targetAt(ap, testTimeout, conf.Check{Service: "sip"})
+		tg.Protocol = conf.UDP
+		wantVerdict(t, runCheck(checkSIP, tg), true, testTimeout, "200")
+		req := <-got
+		want := "OPTIONS sip:ldirectord@" + sipHostname() + " SIP/2.0\r\n"
+		if !strings.HasPrefix(req, want) || !strings.Contains(req, "\r\nVia: SIP/2.0/UDP 127.0.0.1:") {
+			t.Errorf("request %q, want it to start with %q and have a UDP Via", req, want)
+		}
+	})
+	udp := []struct {
+		name   string
+		reply  func([]byte) []byte
+		reason string
+	}{
+		{"udp never answers", func([]byte) []byte { return nil }, "timeout after 1.5s waiting for the OPTIONS answer"},
+		{"udp garbage", func([]byte) []byte { return []byte("\x00\x01HTTP/1.1 200 OK\r\n") }, "not a SIP answer"},
+		{"udp no code", func([]byte) []byte { return []byte("SIP/2.0 OK\r\n") }, "without a status code"},
+	}
+	for _, tc := range udp {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tg := targetAt(scriptedUDP(t, tc.reply), testTimeout, conf.Check{Login: "a@b"})
+			tg.Protocol = conf.UDP
+			wantVerdict(t, runCheck(checkSIP, tg), false, testTimeout, tc.reason)
+		})
+	}
+	tcp := []struct {
+		name   string
+		handle func(net.Conn)
+		reason string
+	}{
+		{"tcp never answers", silent, "timeout after 1.5s waiting for the OPTIONS answer"},
+		{"tcp too slow", func(c net.Conn) {
+			time.Sleep(testTimeout + 500*time.Millisecond)
+			io.WriteString(c, "SIP/2.0 200 OK\r\n\r\n")
+		}, "timeout after 1.5s"},
+		{"tcp garbage", sayThenHold("\xff\xfe garbage\r\n"), "not a SIP answer"},
+		{"tcp closes", func(net.Conn) {}, "reading the OPTIONS answer"},
+	}
+	for _, tc := range tcp {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tg := targetAt(scriptedServer(t, tc.handle), testTimeout, conf.Check{Login: "a@b"})
+			wantVerdict(t, runCheck(checkSIP, tg), false, testTimeout, tc.reason)
+		})
+	}
+	t.Run("udp refused", func(t *testing.T) {
+		t.Parallel()
+		tg := targetAt(loopback(freeUDPPort(t)), testTimeout, conf.Check{Login: "a@b"})
+		tg.Protocol = conf.UDP
+		wantVerdict(t, runCheck(checkSIP, tg), false, testTimeout, "connection refused")
+	})
+	t.Run("tcp refused", func(t *testing.T) {
+		t.Parallel()
+		tg := targetAt(refusedAddr(t), testTimeout, conf.Check{Login: "a@b"})
+		wantVerdict(t, runCheck(checkSIP, tg), false, testTimeout, "connect: connection refused")
+	})
+}
+
+func FuzzSIPStatus(f *testing.F) {
+	for _, s := range []string{"SIP/2.0 200 OK\r\n", "SIP/2.0 486 Busy Here\r\nVia: x\r\n", "SIP/2.0 99", "HTTP/1.1 200 OK", ""} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		code, _, err := parseSIPStatus(b)
+		if err != nil {
+			return
+		}
+		if code < 100 || code > 999 || !strings.HasPrefix(string(b), "SIP/2.0 ") {
+			t.Errorf("%q: code %d accepted", b, code)
+		}
+	})
+}
