@@ -150,6 +150,15 @@ func (f *Farm) Requests() int {
 	return n
 }
 
+// Reset forgets the arrivals so far, between two peers.
+func (f *Farm) Reset() {
+	for _, s := range f.servers {
+		s.mu.Lock()
+		s.arrivals = nil
+		s.mu.Unlock()
+	}
+}
+
 // Close stops every server and waits for their goroutines.
 func (f *Farm) Close() {
 	for _, s := range f.servers {
