@@ -64,20 +64,30 @@ type Config struct {
 
 	Global   Global
 	Virtuals []*Virtual
+
+	// Warnings are what the file does that is accepted but deprecated,
+	// ignored or unlikely to work (a bare "supervised", checkcount, a
+	// per-virtual checkinterval with fork = no, ...). They do not change
+	// the model.
+	Warnings []Warning
 }
 
 // Global holds the directives that stand outside any virtual block and that
 // are not merely defaults for the virtual services (those are copied into
 // each Virtual).
 type Global struct {
-	AutoReload     bool
-	Callback       string
-	LogFile        string // a path ("/var/log/ldirectord.log") or a syslog facility ("local0"); "" means the default
-	Execute        []string
+	AutoReload bool
+	Callback   string
+	// LogFile is a path ("/var/log/ldirectord.log", the default) or a
+	// syslog facility ("local0") when it has no leading '/'.
+	LogFile        string
+	Execute        []string // configurations to start beside this one, each once, in file order
 	Supervised     bool
 	Fork           bool
 	MaintenanceDir string
 	// ConnectTimeout is accepted for compatibility and unused, as in Perl.
+	// The 4.12 Perl refuses it, the older page documents it as unused; we
+	// accept it at the global level and keep it only to print it back.
 	ConnectTimeout time.Duration
 	// Defaults are the global values of the per-virtual settings, before
 	// any virtual block overrides them.
@@ -85,7 +95,9 @@ type Global struct {
 }
 
 // Settings are the directives that are global defaults and may be overridden
-// inside a virtual block.
+// inside a virtual block. In Global.Defaults they are the global values; in a
+// Virtual they are the effective values for that virtual service, the
+// block's own where it sets them and the global ones elsewhere.
 type Settings struct {
 	CheckTimeout     time.Duration // default: negotiatetimeout if set, else 5s
 	NegotiateTimeout time.Duration // default: checktimeout if set, else 30s
@@ -95,14 +107,21 @@ type Settings struct {
 	Quiescent        bool          // default no
 	ReaddQuiescent   bool          // default no
 	Cleanstop        bool          // default yes
-	Fallback         *Real         // IPv4 fallback, nil when none
-	Fallback6        *Real         // IPv6 fallback, nil when none
+	// Fallback and Fallback6 are the IPv4 and IPv6 fallback servers, nil
+	// when none. Globally a Port of 0 means "the port of each virtual
+	// service". In a Virtual only the one of its family is set (Fallback for
+	// IPv4, Fallback6 for IPv6), with the port resolved; Virtual.Fallback
+	// returns it.
+	Fallback         *Real
+	Fallback6        *Real
 	FallbackCommand  string
 	EmailAlert       []string
 	EmailAlertFrom   string
 	EmailAlertFreq   time.Duration // 0: no repeats
-	EmailAlertStatus []string      // subset of starting, running, stopping, reloading
+	EmailAlertStatus []string      // subset of starting, running, stopping, reloading in that order; nil for none; default all four
 	SMTP             string
+	// Per virtual, ReaddQuiescent and EmailAlertFrom are extensions: the
+	// Perl ldirectord accepts them only globally.
 }
 
 // Virtual is one virtual service block with its real servers.
@@ -116,18 +135,18 @@ type Virtual struct {
 	FWMark   uint32 // 0 unless a firewall-mark service
 	Protocol Protocol
 
-	Scheduler  string   // default "wrr"
-	SchedFlags []string // sh-port, sh-fallback, mh-port, mh-fallback, flag-1..3
-	Persistent time.Duration
+	Scheduler  string        // default "wrr"
+	SchedFlags []string      // sh-port, sh-fallback, mh-port, mh-fallback, flag-1..3, as written, without repeats
+	Persistent time.Duration // 0: not persistent
 	// Netmask is the persistence granularity: a dotted quad for IPv4
 	// (default 255.255.255.255) or a prefix length for IPv6 (default 128),
 	// kept as a prefix length here.
 	NetmaskBits int
-	OPS         bool
+	OPS         bool // one-packet scheduling, UDP only
 	ServiceName string
 	Comment     string
 	MonitorFile string
-	Load        string
+	Load        string // the 4.12 source's undocumented "load" word, unused
 
 	Check    Check
 	Settings Settings
@@ -138,17 +157,21 @@ type Virtual struct {
 type Check struct {
 	Type                    CheckType
 	ConnectsBeforeNegotiate int    // N for checktype = N
-	Service                 string // http, https, ftp, ..., none
-	Command                 string // checkcommand for external checks
-	Port                    uint16 // checkport; 0 means the real server's port
-	Request                 string
-	Receive                 string
-	HTTPMethod              string // GET (default) or HEAD
-	VirtualHost             string
-	Login                   string
-	Passwd                  string
-	Database                string
-	Secret                  string
+	Service                 string // http, https, ftp, ..., none; default from the virtual port (ServiceForPort)
+	Command                 string // checkcommand for external checks, default /bin/true
+	Port                    uint16 // checkport; 0 means the real server's port (see Virtual.CheckPort)
+	// Request is what the check asks for. For http and https it is a path
+	// with its leading '/' (default "/") or an absolute URL; for the other
+	// services it is the string as written (the Perl ldirectord prepends a
+	// '/' to every request and strips it again in each check but HTTP's).
+	Request     string
+	Receive     string // a regular expression; "" matches anything
+	HTTPMethod  string // GET (default) or HEAD
+	VirtualHost string
+	Login       string // default "anonymous" for ftp, "ldirectord@<hostname>" for sip
+	Passwd      string // default "ldirectord@<hostname>" for ftp
+	Database    string
+	Secret      string
 }
 
 // Real is one real server (or a fallback server).
@@ -157,9 +180,12 @@ type Real struct {
 	Line   int
 	Addr   netip.Addr
 	Port   uint16
-	Method Forward
-	Weight int
-	// Request and Receive override the virtual's for this real when set.
+	Method Forward // default gate for a fallback; required for a real
+	Weight int     // 0..65535, default 1
+	// Request and Receive are the effective check strings for this real:
+	// the pair on its real line when it has one, else the virtual's
+	// Check.Request and Check.Receive. Always set for a real server; empty
+	// for a fallback.
 	Request string
 	Receive string
 	Lower   uint32 // <l:N>, 0 when unset
