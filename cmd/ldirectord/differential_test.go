@@ -30,11 +30,7 @@ func canonical(vs []kernel.Virtual) string {
 }
 
 func (e *env) list() []kernel.Virtual {
-	t, err := kernel.OpenFile(e.table)
-	if err != nil {
-		return nil
-	}
-	vs, _ := t.List()
+	vs, _ := e.read()
 	return vs
 }
 

@@ -21,6 +21,11 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
+	if inGuest() {
+		// TestVM put the daemon, built static, beside this binary.
+		binary = "/bin/ldirectord"
+		os.Exit(m.Run())
+	}
 	dir, err := os.MkdirTemp("", "ldirectord-e2e")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -83,7 +88,32 @@ func (e *env) config(text string) string {
 }
 
 func (e *env) environ() []string {
-	return append(os.Environ(), pidDirEnv+"="+e.dir, tableEnv+"=file:"+e.table, confDirEnv+"="+e.dir)
+	env := append(os.Environ(), pidDirEnv+"="+e.dir, confDirEnv+"="+e.dir)
+	if inGuest() {
+		return env // the kernel's own table
+	}
+	return append(env, tableEnv+"=file:"+e.table)
+}
+
+// read lists the table the daemon writes: the file table on the host, the
+// kernel's in the VM.
+func (e *env) read() ([]kernel.Virtual, error) {
+	if inGuest() {
+		t, err := kernel.NewNetlink()
+		if err != nil {
+			return nil, err
+		}
+		defer t.(interface{ Close() error }).Close()
+		return t.List()
+	}
+	if _, err := os.Stat(e.table); err != nil {
+		return nil, nil
+	}
+	t, err := kernel.OpenFile(e.table)
+	if err != nil {
+		return nil, err
+	}
+	return t.List()
 }
 
 // ld runs the binary with args, cfg being the configuration file name in
@@ -127,14 +157,7 @@ func (e *env) log() string {
 // alone as -1.
 func (e *env) weights() (map[string]int, error) {
 	m := map[string]int{}
-	if _, err := os.Stat(e.table); err != nil {
-		return m, nil
-	}
-	t, err := kernel.OpenFile(e.table)
-	if err != nil {
-		return nil, err
-	}
-	vs, err := t.List()
+	vs, err := e.read()
 	if err != nil {
 		return nil, err
 	}
