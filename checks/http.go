@@ -124,7 +124,7 @@ func transport(t Target, proxy *url.URL) *http.Transport {
 		},
 		TLSClientConfig: &tls.Config{
 			InsecureSkipVerify: true, //nolint:gosec // ldirectord does not verify real servers' certificates
-			ServerName:         t.Check.VirtualHost,
+			ServerName:         serverName(t.Check.VirtualHost),
 		},
 		MaxResponseHeaderBytes: maxLine * 4,
 	}
@@ -132,4 +132,13 @@ func transport(t Target, proxy *url.URL) *http.Transport {
 		tr.Proxy = http.ProxyURL(proxy)
 	}
 	return tr
+}
+
+// serverName is the TLS server name for a virtualhost, which may carry a
+// port as a Host header does.
+func serverName(virtualHost string) string {
+	if host, _, err := net.SplitHostPort(virtualHost); err == nil {
+		return host
+	}
+	return virtualHost
 }

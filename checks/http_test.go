@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net"
 	"net/http"
@@ -156,7 +157,16 @@ func TestHTTPS(t *testing.T) {
 	seen := make(chan string, 1)
 	// The test server's certificate is self-signed and names no
 	// virtualhost: the check must not care, as ldirectord does not.
-	srv := httptest.NewTLSServer(page(seen))
+	sni := make(chan string, 32)
+	srv := httptest.NewUnstartedServer(page(seen))
+	srv.TLS = &tls.Config{GetConfigForClient: func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+		select {
+		case sni <- hello.ServerName:
+		default:
+		}
+		return nil, nil
+	}}
+	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	srv6 := httptest.NewUnstartedServer(page(nil))
 	srv6.Listener = listen6(t)
@@ -177,6 +187,13 @@ func TestHTTPS(t *testing.T) {
 	expect(t, tg, true, "HTTP 200 OK")
 	if got := <-seen; got != "GET secure.example.org" {
 		t.Fatalf("request %q, want virtualhost as Host", got)
+	}
+	var names []string
+	for len(sni) > 0 {
+		names = append(names, <-sni)
+	}
+	if len(names) == 0 || names[len(names)-1] != "secure.example.org" {
+		t.Fatalf("TLS server names %q, want the last to be virtualhost", names)
 	}
 
 	// TLS failures: a plain HTTP server, a server speaking garbage, one

@@ -54,20 +54,22 @@ func Run(ctx context.Context, t Target) Result {
 }
 
 func dispatch(ctx context.Context, t Target) Result {
+	service := t.Check.Service
+	if service == "" {
+		service = "none"
+	}
+	if t.Port == 0 {
+		// Neither checkport nor the real server names a port: ldirectord
+		// then checks the service's well-known one.
+		t.Port = defaultPorts[service]
+	}
 	switch t.Check.Type {
 	case conf.CheckConnect:
 		return checkConnect(ctx, t)
 	case conf.CheckNegotiate, conf.CheckCombined, "":
-		service := t.Check.Service
-		if service == "" {
-			service = "none"
-		}
 		f, ok := services[service]
 		if !ok {
 			return down(fmt.Sprintf("unknown service %q, expected one of %v", service, Services()))
-		}
-		if t.Port == 0 {
-			t.Port = defaultPorts[service]
 		}
 		return f(ctx, t)
 	case conf.CheckPing:
