@@ -88,7 +88,7 @@ func sqlVerdict(ctx context.Context, t Target, start time.Time, db *sql.DB, quer
 		}
 		var oe *net.OpError
 		if errors.As(err, &oe) && oe.Op == "dial" {
-			return verdictSince(start, false, "connect: "+short(err))
+			return verdictSince(start, false, netReason(ctx, t, "connecting", "connect", err))
 		}
 		return verdictSince(start, false, "login failed: "+explain(err))
 	}
