@@ -3,6 +3,23 @@
 // registry. A check takes its deadline from the context and returns a verdict
 // with a reason an operator can read in the log, the monitorfile and the
 // status output.
+//
+// Each check does what the check_* function of the Perl ldirectord does:
+// what it sends, which login it tries, what counts as alive. Where this
+// package differs, on purpose:
+//   - external-perl runs the script with perl in a process of its own
+//     instead of evaluating it inside the daemon; the arguments and the
+//     exit-status contract are those of external.
+//   - receive is a Go (RE2) regexp; $ also matches before a final
+//     newline, as in Perl. Back-references and look-arounds are refused.
+//   - ftp with an empty receive asks that the file could be fetched
+//     (Perl's empty pattern reuses whatever pattern last matched).
+//   - http with a full URL in request sends that URL's host as Host
+//     (ldirectord(8) says so; the Perl code sends the real's address).
+//   - ping tries CheckCount times, each bounded by the timeout, all within
+//     the context: give the context CheckCount times the timeout.
+//   - every check stops at the context's deadline and reads a bounded
+//     number of bytes, which Perl's HTTP and FTP checks do not.
 package checks
 
 import (
