@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -125,6 +126,14 @@ func TestHTTPHostAndMethod(t *testing.T) {
 	expect(t, tg, true, "HTTP 200 OK")
 	if got := <-seen; got != "HEAD www.example.org" {
 		t.Fatalf("request %q, want HEAD with virtualhost as Host", got)
+	}
+
+	// A full URL is fetched as it stands, with its own host as Host.
+	full := httpTarget(t, srv, "http", "/"+srv.URL+"/ok", "GO")
+	full.Addr = netip.MustParseAddr("127.0.0.9") // not used for a full URL
+	expect(t, full, true, "HTTP 200 OK")
+	if got, want := <-seen, "GET "+strings.TrimPrefix(srv.URL, "http://"); got != want {
+		t.Fatalf("request %q, want %q", got, want)
 	}
 
 	// HEAD has no body, so a receive string cannot match.
