@@ -44,6 +44,9 @@ type Options struct {
 	// SideEffectTimeout bounds fallbackcommand, callback and mail
 	// (default 30s).
 	SideEffectTimeout time.Duration
+	// Sendmail takes alert mails when no smtp server is configured
+	// (default /usr/sbin/sendmail, called with -t -i).
+	Sendmail string
 }
 
 func (o Options) withDefaults() Options {
@@ -64,6 +67,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Hostname == "" {
 		o.Hostname = "localhost"
+	}
+	if o.Sendmail == "" {
+		o.Sendmail = "/usr/sbin/sendmail"
 	}
 	if o.SideEffectTimeout <= 0 {
 		o.SideEffectTimeout = 30 * time.Second

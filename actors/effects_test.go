@@ -265,3 +265,24 @@ func TestAutoReloadAndCallback(t *testing.T) {
 	h.waitFor("reloaded configuration", has(svc2+" 127.0.0.2:80", 1))
 	waitFile(t, out, func(s string) bool { return s == "a.cf\n" })
 }
+
+func TestEmailAlertThroughSendmail(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "mail")
+	script := filepath.Join(dir, "sendmail")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\necho \"args: $*\" >> "+out+"\ncat >> "+out+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	v := mkVirtual("10.0.0.1", 80, mkReal("127.0.0.2", 80, 1))
+	v.Settings.EmailAlert = []string{"ops@example.com"}
+	h := &harness{t: t, table: newMemory(), fake: newFakeChecks(), opts: Options{Sendmail: script}}
+	h.fake.set("127.0.0.2", true)
+	h.run(mkConfig("a.cf", v))
+	h.waitFor("real up", has(svc+" 127.0.0.2:80", 1))
+	text := waitFile(t, out, func(s string) bool { return strings.Contains(s, "Subject: Restored real server: 127.0.0.2:80") })
+	for _, want := range []string{"args: -t -i", "To: ops@example.com\n", "From: root@localhost\n"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("sendmail input lacks %q:\n%s", want, text)
+		}
+	}
+}

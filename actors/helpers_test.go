@@ -120,6 +120,7 @@ type harness struct {
 	d     *Daemon
 	once  *sync.Once
 	load  func(string) (*conf.Config, error)
+	opts  Options // extra options: Sendmail
 }
 
 func start(t *testing.T, cfgs ...*conf.Config) *harness {
@@ -135,6 +136,7 @@ func (h *harness) run(cfgs ...*conf.Config) *harness {
 	d, err := Start(Options{
 		Log: zap.New(core), Table: h.table, Check: h.fake.check, Load: h.load,
 		Resync: 100 * time.Millisecond, BackoffMax: 200 * time.Millisecond,
+		Sendmail: h.opts.Sendmail,
 	}, cfgs...)
 	if err != nil {
 		h.t.Fatalf("Start: %v", err)

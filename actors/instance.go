@@ -61,7 +61,7 @@ func newInstance(opts Options, writer *actor.PID, cfg *conf.Config) actor.Produc
 			opts: opts, writer: writer, cfg: cfg, log: log,
 			states:  map[conf.VirtualID]map[conf.RealID]plan.RealState{},
 			pids:    map[conf.VirtualID]*actor.PID{},
-			effects: &sideEffects{log: log, timeout: opts.SideEffectTimeout},
+			effects: &sideEffects{log: log, timeout: opts.SideEffectTimeout, sendmail: opts.Sendmail},
 		}
 	}
 }

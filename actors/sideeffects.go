@@ -7,6 +7,7 @@ import (
 	"net/smtp"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,9 +19,10 @@ import (
 // sideEffects runs the programs and mails an actor starts, off the actor and
 // each bounded by a timeout, and waits for them when the actor stops.
 type sideEffects struct {
-	log     *zap.Logger
-	timeout time.Duration
-	wg      sync.WaitGroup
+	log      *zap.Logger
+	timeout  time.Duration
+	sendmail string // the local mail submission program
+	wg       sync.WaitGroup
 }
 
 // run starts program (a shell command line, as the Perl ldirectord passes
@@ -51,6 +53,23 @@ func (s *sideEffects) mail(addr string, m plan.Mail) {
 			return
 		}
 		s.log.Info("email alert sent", zap.String("smtp", addr), zap.Strings("to", m.To), zap.String("subject", m.Subject))
+	}()
+}
+
+// sendmail hands m to the local mail system.
+func (s *sideEffects) submit(m plan.Mail) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, s.sendmail, "-t", "-i")
+		cmd.Stdin = strings.NewReader(strings.ReplaceAll(string(m.Bytes()), "\r\n", "\n"))
+		if out, err := cmd.CombinedOutput(); err != nil {
+			s.log.Error("email alert not sent", zap.String("program", s.sendmail), zap.Strings("to", m.To), zap.Error(err), zap.ByteString("output", out))
+			return
+		}
+		s.log.Info("email alert sent", zap.String("program", s.sendmail), zap.Strings("to", m.To), zap.String("subject", m.Subject))
 	}()
 }
 

@@ -125,3 +125,25 @@ func TestWriterCrashKeepsDesiredState(t *testing.T) {
 	}
 	h.waitFor("restarted writer repairs the table", has(svc+" 127.0.0.2:80", 1))
 }
+
+// An instance that fails is restarted by the root; until its real servers
+// are checked again it writes nothing, so the table does not flap.
+func TestInstanceCrashKeepsTheTable(t *testing.T) {
+	v := mkVirtual("10.0.0.1", 80, mkReal("127.0.0.2", 80, 1))
+	h := &harness{t: t, table: newMemory(), fake: newFakeChecks()}
+	h.fake.set("127.0.0.2", true)
+	h.run(mkConfig("a.cf", v))
+	h.waitFor("real up", has(svc+" 127.0.0.2:80", 1))
+	stop := h.watch(svc + " 127.0.0.2:80")
+	h.d.system.Root.Send(h.rootChildren()[1], &crash{})
+	n := h.fake.count("127.0.0.2")
+	h.waitChecks("127.0.0.2", n+5)
+	if _, vanished := stop(); vanished {
+		t.Error("the real left the table while its instance restarted")
+	}
+	if f := h.failures(); len(f) != 1 || !endsWith(f[0], "RestartDirective") {
+		t.Errorf("supervision events = %v, want one restart of the instance", f)
+	}
+	h.fake.set("127.0.0.2", false)
+	h.waitFor("restarted instance still checks", lacks(svc+" 127.0.0.2:80"))
+}

@@ -47,7 +47,7 @@ func newVirtual(opts Options, maintenanceDir string, v *conf.Virtual) actor.Prod
 			opts: opts, maintenanceDir: maintenanceDir, v: v, log: log,
 			probers: map[conf.RealID]*actor.PID{}, lastMail: map[conf.RealID]time.Time{},
 			daemon:  plan.Starting,
-			effects: &sideEffects{log: log, timeout: opts.SideEffectTimeout},
+			effects: &sideEffects{log: log, timeout: opts.SideEffectTimeout, sendmail: opts.Sendmail},
 		}
 	}
 }
@@ -166,7 +166,7 @@ func (a *virtualActor) alert(r *conf.Real, st plan.Status, now time.Time, repeat
 	} else {
 		delete(a.lastMail, r.ID)
 	}
-	if !plan.MailWanted(s, a.daemon) || s.SMTP == "" {
+	if !plan.MailWanted(s, a.daemon) {
 		return
 	}
 	what := "Restored"
@@ -181,7 +181,12 @@ func (a *virtualActor) alert(r *conf.Real, st plan.Status, now time.Time, repeat
 	if repeat {
 		subject = "Still down: " + subject
 	}
-	a.effects.mail(plan.SMTPAddr(s.SMTP), plan.AlertMail(a.v, a.opts.Hostname, s.EmailAlertFrom, subject, a.daemon))
+	m := plan.AlertMail(a.v, a.opts.Hostname, s.EmailAlertFrom, subject, a.daemon)
+	if s.SMTP == "" {
+		a.effects.submit(m) // as Perl's Mail::Send does without smtp
+		return
+	}
+	a.effects.mail(plan.SMTPAddr(s.SMTP), m)
 }
 
 // fallbackCommand runs fallbackcommand with start when the last real server
