@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"net"
 	"strings"
 	"time"
@@ -29,12 +31,15 @@ func checkMySQL(ctx context.Context, t Target) (r Result) {
 	cfg.User = t.Check.Login
 	cfg.Passwd = t.Check.Passwd
 	cfg.DBName = t.Check.Database
+	// The driver would log every failed read to stderr; the verdict's
+	// reason says it instead.
+	cfg.Logger = mysql.Logger(log.New(io.Discard, "", 0))
 	if dl, ok := ctx.Deadline(); ok {
 		// The context bounds every step; these bound the socket too, in
-		// case a read ignores cancellation.
-		cfg.Timeout = time.Until(dl)
-		cfg.ReadTimeout = time.Until(dl)
-		cfg.WriteTimeout = time.Until(dl)
+		// case a read ignores cancellation. They end a little after the
+		// context so that a timeout is reported as one.
+		bound := time.Until(dl) + 500*time.Millisecond
+		cfg.Timeout, cfg.ReadTimeout, cfg.WriteTimeout = bound, bound, bound
 	}
 	connector, err := mysql.NewConnector(cfg)
 	if err != nil {
