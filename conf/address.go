@@ -123,15 +123,37 @@ func (p *parser) resolveHost(h hostSpec, ipv6 bool, use string) (netip.Addr, str
 	if a, err := netip.ParseAddr(h.text); err == nil && a.Is6() {
 		return netip.Addr{}, "has an IPv6 address without brackets: write it as [" + h.text + "]"
 	}
+	key := lookupKey{h.text, family(ipv6)}
+	if r, ok := p.hosts[key]; ok {
+		return r.addr, r.msg
+	}
+	var r hostAnswer
 	addrs, err := p.res.LookupHost(p.ctx, h.text, ipv6)
 	if err != nil || len(addrs) == 0 {
 		why := "no address"
 		if err != nil {
 			why = err.Error()
 		}
-		return netip.Addr{}, fmt.Sprintf("has host %s, which does not resolve to an %s address (%s)", h.text, family(ipv6), why)
+		r.msg = fmt.Sprintf("has host %s, which does not resolve to an %s address (%s)", h.text, family(ipv6), why)
+	} else {
+		r.addr = addrs[0].Unmap()
 	}
-	return addrs[0].Unmap(), ""
+	p.hosts[key] = r
+	return r.addr, r.msg
+}
+
+// lookupKey and the answers below let a parse ask the resolver once per
+// name, however many lines use it.
+type lookupKey struct{ name, kind string }
+
+type hostAnswer struct {
+	addr netip.Addr
+	msg  string
+}
+
+type portAnswer struct {
+	port uint16
+	msg  string
 }
 
 // resolvePort turns a port number or service name into a port, looking the
@@ -153,15 +175,23 @@ func (p *parser) resolvePort(s, protocol string) (uint16, string) {
 			return 0, fmt.Sprintf("has %q, which is neither a port number nor a service name", s)
 		}
 	}
+	key := lookupKey{s, protocol}
+	if r, ok := p.ports[key]; ok {
+		return r.port, r.msg
+	}
+	var r portAnswer
 	n, err := p.res.LookupPort(p.ctx, s, protocol)
 	if err != nil || n < 0 || n > 65535 {
 		where := "/etc/services"
 		if protocol != "" {
 			where += " for " + protocol
 		}
-		return 0, fmt.Sprintf("has service %s, which is not in %s", s, where)
+		r.msg = fmt.Sprintf("has service %s, which is not in %s", s, where)
+	} else {
+		r.port = uint16(n)
 	}
-	return uint16(n), ""
+	p.ports[key] = r
+	return r.port, r.msg
 }
 
 // addrPort prints an address and port as ldirectord does: [v6]:port.

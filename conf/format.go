@@ -18,7 +18,7 @@ import (
 // is not 1.
 func Format(cfg *Config) []byte {
 	var f formatter
-	f.comment("Effective configuration of %s, read from %s, every default resolved.", cfg.Name, cfg.File)
+	f.comment("Effective configuration of %s, read from %s, every default resolved.", oneLine(cfg.Name), oneLine(cfg.File))
 	f.blank()
 	g := &cfg.Global
 	d := &g.Defaults
@@ -166,13 +166,14 @@ func (f *formatter) virtual(v *Virtual, g *Global) {
 	for _, kv := range []struct{ name, value string }{
 		{"virtualhost", c.VirtualHost}, {"login", c.Login}, {"passwd", c.Passwd},
 		{"database", c.Database}, {"secret", c.Secret}, {"monitorfile", v.MonitorFile},
+		{"load", v.Load},
 	} {
 		if kv.value != "" {
 			f.set(in, kv.name, quoted(kv.value))
 		}
 	}
 	for _, kv := range []struct{ name, value string }{
-		{"servicename", v.ServiceName}, {"comment", v.Comment}, {"load", v.Load},
+		{"servicename", v.ServiceName}, {"comment", v.Comment},
 	} {
 		if kv.value != "" {
 			f.set(in, kv.name, plain(kv.value))
@@ -232,6 +233,14 @@ func emailStatusText(st []string) string {
 		return "none"
 	}
 	return strings.Join(st, ",")
+}
+
+// oneLine keeps a file name from breaking the comment it is printed in.
+func oneLine(s string) string {
+	if strings.ContainsAny(s, "\r\n") {
+		return strconv.Quote(s)
+	}
+	return s
 }
 
 func secs(d time.Duration) string { return strconv.FormatInt(int64(d/time.Second), 10) }

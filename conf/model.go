@@ -1,6 +1,3 @@
-// Package conf owns the ldirectord configuration language: it reads a
-// configuration file into a typed, validated model with every default
-// resolved, so that no other package ever looks at configuration text.
 package conf
 
 import (
@@ -85,9 +82,9 @@ type Global struct {
 	Supervised     bool
 	Fork           bool
 	MaintenanceDir string
-	// ConnectTimeout is accepted for compatibility and unused, as in Perl.
-	// The 4.12 Perl refuses it, the older page documents it as unused; we
-	// accept it at the global level and keep it only to print it back.
+	// ConnectTimeout is accepted for compatibility and unused: the older
+	// page documents it as unused (the 4.12 Perl refuses it). It is kept
+	// only to be printed back.
 	ConnectTimeout time.Duration
 	// Defaults are the global values of the per-virtual settings, before
 	// any virtual block overrides them.
@@ -112,13 +109,16 @@ type Settings struct {
 	// service". In a Virtual only the one of its family is set (Fallback for
 	// IPv4, Fallback6 for IPv6), with the port resolved; Virtual.Fallback
 	// returns it.
-	Fallback         *Real
-	Fallback6        *Real
-	FallbackCommand  string
-	EmailAlert       []string
-	EmailAlertFrom   string
-	EmailAlertFreq   time.Duration // 0: no repeats
-	EmailAlertStatus []string      // subset of starting, running, stopping, reloading in that order; nil for none; default all four
+	Fallback        *Real
+	Fallback6       *Real
+	FallbackCommand string
+	EmailAlert      []string
+	EmailAlertFrom  string
+	EmailAlertFreq  time.Duration // 0: no repeats
+	// EmailAlertStatus lists the daemon states to mail in: a subset of
+	// starting, running, stopping, reloading in that order (default all
+	// four), or []string{"none"}.
+	EmailAlertStatus []string
 	SMTP             string
 	// Per virtual, ReaddQuiescent and EmailAlertFrom are extensions: the
 	// Perl ldirectord accepts them only globally.
@@ -183,9 +183,8 @@ type Real struct {
 	Method Forward // default gate for a fallback; required for a real
 	Weight int     // 0..65535, default 1
 	// Request and Receive are the effective check strings for this real:
-	// the pair on its real line when it has one, else the virtual's
-	// Check.Request and Check.Receive. Always set for a real server; empty
-	// for a fallback.
+	// the pair on its real line when it has one, else a copy of the
+	// virtual's Check.Request and Check.Receive. Empty for a fallback.
 	Request string
 	Receive string
 	Lower   uint32 // <l:N>, 0 when unset

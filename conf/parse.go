@@ -89,6 +89,8 @@ type parser struct {
 	virtuals []*vdraft
 	nreals   int
 	maxReals int
+	hosts    map[lookupKey]hostAnswer
+	ports    map[lookupKey]portAnswer
 }
 
 // MaxReals bounds the real servers of one configuration, ranges included,
@@ -110,6 +112,8 @@ func newParser(file string, o Options) *parser {
 		p.name = filepath.Base(file)
 	}
 	p.global.set = map[string]int{}
+	p.hosts = map[lookupKey]hostAnswer{}
+	p.ports = map[lookupKey]portAnswer{}
 	return p
 }
 

@@ -60,3 +60,33 @@ func TestParseWithTheSystemResolver(t *testing.T) {
 		t.Errorf("unresolvable names: %v", err)
 	}
 }
+
+// countingResolver counts the questions a parse asks.
+type countingResolver struct {
+	StaticResolver
+	hosts, ports int
+}
+
+func (c *countingResolver) LookupHost(ctx context.Context, host string, ipv6 bool) ([]netip.Addr, error) {
+	c.hosts++
+	return c.StaticResolver.LookupHost(ctx, host, ipv6)
+}
+
+func (c *countingResolver) LookupPort(ctx context.Context, service, protocol string) (int, error) {
+	c.ports++
+	return c.StaticResolver.LookupPort(ctx, service, protocol)
+}
+
+// TestLookupsOnce: a name used on many lines is asked for once.
+func TestLookupsOnce(t *testing.T) {
+	r := &countingResolver{StaticResolver: testResolver}
+	src := "virtual = web1:http\n\treal = web1:http gate\n\tfallback = web1:http\n" +
+		"virtual = web1:8080\n\treal = web1:http masq\n\treal = nosuch gate\n\treal = nosuch:80 gate\n"
+	_, err := Options{Resolver: r}.Parse("test.cf", []byte(src))
+	if err == nil || strings.Count(err.Error(), "nosuch") != 4 {
+		t.Errorf("errors: %v", err)
+	}
+	if r.hosts != 2 || r.ports != 2 {
+		t.Errorf("%d host and %d port lookups; want 2 (web1, nosuch) and 2 (http for tcp, http for either)", r.hosts, r.ports)
+	}
+}
