@@ -244,3 +244,28 @@ func (h *harness) virtualPIDs(instance *actor.PID) map[conf.VirtualID]*actor.PID
 	}
 	return res.(map[conf.VirtualID]*actor.PID)
 }
+
+// A daemon stopped before it wrote anything still removes, with cleanstop
+// = yes, the services of its configuration that it found in the table.
+func TestCleanstopOfAdoptedTableBeforeFirstWrite(t *testing.T) {
+	v := mkVirtual("10.0.0.1", 80, mkReal("127.0.0.2", 80, 1))
+	v.Settings.CheckTimeout = 5 * time.Second
+	h := &harness{t: t, table: newMemory(), fake: newFakeChecks()}
+	h.fake.blackhole("127.0.0.2", true) // its first check takes the whole timeout
+	svcK := kernel.Service{Protocol: "tcp", Addr: v.Addr, Port: 80, Scheduler: "wrr"}
+	if err := h.table.AddService(svcK); err != nil {
+		t.Fatal(err)
+	}
+	other := kernel.Service{Protocol: "tcp", Addr: v.Addr, Port: 443, Scheduler: "wrr"}
+	if err := h.table.AddService(other); err != nil {
+		t.Fatal(err)
+	}
+	h.run(mkConfig("a.cf", v))
+	h.waitChecks("127.0.0.2", 1)
+	if err := h.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if w := h.weights(); !lacks(svc)(w) || !has("ipv4/tcp/10.0.0.1:443", -1)(w) {
+		t.Errorf("after stop: %v; want our service removed and the foreign one left", w)
+	}
+}

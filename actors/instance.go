@@ -282,6 +282,7 @@ func (in *instance) shutdown(ctx actor.Context) {
 	in.stopped = true
 	rel := &messages.Release{Owner: in.owner()}
 	for _, v := range in.cfg.Virtuals {
+		rel.Services = append(rel.Services, plan.Service(v))
 		if !v.Settings.Cleanstop {
 			rel.Keep = append(rel.Keep, plan.Service(v))
 		}

@@ -98,14 +98,20 @@ func (w *writer) release(r *messages.Release) {
 			break
 		}
 	}
-	if prev == nil {
-		return
-	}
 	keep := map[kernel.ServiceKey]bool{}
 	for _, s := range r.Keep {
 		keep[s.Key()] = true
 	}
-	for k := range keys(prev.Virtuals) {
+	gone := map[kernel.ServiceKey]bool{}
+	for _, s := range r.Services {
+		gone[s.Key()] = true
+	}
+	if prev != nil {
+		for k := range keys(prev.Virtuals) {
+			gone[k] = true
+		}
+	}
+	for k := range gone {
 		if !keep[k] {
 			w.retired[k] = true
 		}

@@ -24,7 +24,10 @@ type Desired struct {
 // which are left as they are and forgotten.
 type Release struct {
 	Owner string
-	Keep  []kernel.Service
+	// Services are all of the instance's services, so that those it
+	// adopted but never wrote are removed too.
+	Services []kernel.Service
+	Keep     []kernel.Service
 }
 
 // Flush asks the writer to apply what it holds now; it answers Flushed.
