@@ -93,7 +93,11 @@ func ldapReason(ctx context.Context, t Target, doing string, err error) string {
 		}
 		return fmt.Sprintf("%s (%d)", text, le.ResultCode)
 	}
-	if isTimeout(ctx, err) || strings.Contains(err.Error(), "timed out") {
+	// The library flattens network errors into text, and its own timer
+	// may fire a moment before the context's: look at both.
+	dl, hasDeadline := ctx.Deadline()
+	if isTimeout(ctx, err) || strings.Contains(err.Error(), "timed out") ||
+		strings.Contains(err.Error(), "i/o timeout") || (hasDeadline && !time.Now().Before(dl)) {
 		return fmt.Sprintf("timeout after %s %s", t.Timeout, doing)
 	}
 	if errors.As(err, &le) && le.Err != nil {
