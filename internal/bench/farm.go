@@ -45,6 +45,9 @@ func (s State) String() string {
 	return fmt.Sprintf("State(%d)", int(s))
 }
 
+// MarshalText names the state in JSON.
+func (s State) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
 // Body is what every real server answers to an HTTP request; a negotiate
 // check's receive string should match it.
 const Body = "ok from the ldbench farm\n"

@@ -33,7 +33,7 @@ type Options struct {
 	// ReloadChange is how many reals the reload changes; 0 skips it.
 	ReloadChange int
 	// Logf reports progress.
-	Logf func(format string, args ...any)
+	Logf func(format string, args ...any) `json:"-"`
 }
 
 // Result is what one run of one peer measured. Durations are in
@@ -69,11 +69,13 @@ type Result struct {
 type Detection struct {
 	Failure string `json:"failure"`
 	K       int    `json:"k"`
-	// Latency is from each failure to the real leaving the table (or
-	// going to weight 0); Missed counts the reals still in after the cap.
-	Latency Dist          `json:"latency"`
-	Missed  int           `json:"missed"`
-	Cap     time.Duration `json:"cap_ns"`
+	// Latencies are from each failure to the real leaving the table (or
+	// going to weight 0), Cap for the Missed ones, still in after the cap;
+	// Latency summarises them.
+	Latencies []time.Duration `json:"latencies_ns"`
+	Latency   Dist            `json:"latency"`
+	Missed    int             `json:"missed"`
+	Cap       time.Duration   `json:"cap_ns"`
 }
 
 // Reload is the reload scenario: Changed reals changed in the file, half of
@@ -277,13 +279,12 @@ func detect(d *Daemon, tf *TableFile, servers []*Server, f State, k int, all fun
 		}
 		time.Sleep(pollEvery)
 	}
-	var lat []time.Duration
-	for _, l := range out {
-		if l > 0 {
-			lat = append(lat, l)
+	for i, l := range out {
+		if l == 0 {
+			out[i] = det.Cap
 		}
 	}
-	det.Latency, det.Missed = Summarize(lat), left
+	det.Latencies, det.Latency, det.Missed = out, Summarize(out), left
 	for _, s := range vs {
 		if err := s.Recover(); err != nil {
 			return det, false, err

@@ -28,7 +28,7 @@ func TestSmoke(t *testing.T) {
 		N: n, CheckType: "negotiate", Interval: time.Second, Timeout: 3 * time.Second, PerVirtual: 5,
 		Settle: time.Second, Window: 3 * time.Second, StartCap: 60 * time.Second, DetectCap: 20 * time.Second,
 		Ks: []int{1}, Failures: []State{Refused}, ReloadChange: spare,
-		Logf: t.Logf,
+		Logf: func(f string, a ...any) { t.Logf(time.Now().Format("15:04:05.000 ")+f, a...) },
 	}
 	dir := t.TempDir()
 	for _, peer := range []Peer{Floor, Ours, Perl, PerlFork} {
@@ -67,7 +67,7 @@ func plausible(t *testing.T, res Result, opts Options) {
 		t.Fatalf("%s: %d detection scenarios, want %d; notes: %q", p, len(res.Detection), len(opts.Ks)*len(opts.Failures), res.Notes)
 	}
 	for _, d := range res.Detection {
-		if d.Missed != 0 || d.Latency.N != d.K || d.Latency.P50 <= 0 || d.Latency.Max > d.Cap {
+		if d.Missed != 0 || d.Latency.N != d.K || len(d.Latencies) != d.K || d.Latency.P50 <= 0 || d.Latency.Max > d.Cap {
 			t.Errorf("%s: detection %+v: every failed real should leave the table within the cap", p, d)
 		}
 	}
