@@ -18,6 +18,9 @@
 //     (ldirectord(8) says so; the Perl code sends the real's address).
 //   - ping tries CheckCount times, each bounded by the timeout, all within
 //     the context: give the context CheckCount times the timeout.
+//   - https verifies no certificate, as ldirectord asks of LWP
+//     (verify_hostname => 0); LWP on Debian 12 still checks the chain
+//     against the trusted CAs, so Perl marks a self-signed real down.
 //   - every check stops at the context's deadline and reads a bounded
 //     number of bytes, which Perl's HTTP and FTP checks do not.
 package checks

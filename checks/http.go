@@ -24,8 +24,8 @@ func checkHTTP(ctx context.Context, t Target) Result {
 	return fetch(ctx, t, u, full, nil)
 }
 
-// checkHTTPS is checkHTTP over TLS. As in ldirectord the certificate is
-// not verified: a real server is judged by its answer, not its
+// checkHTTPS is checkHTTP over TLS. The certificate is not verified, as
+// ldirectord asks of LWP: a real server is judged by its answer, not its
 // certificate. virtualhost, when set, is also the TLS server name.
 func checkHTTPS(ctx context.Context, t Target) Result {
 	u, full := httpURL(t, "https")
