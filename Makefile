@@ -43,7 +43,7 @@ vmtest: deps
 	$(GO) test -count=1 -v -run 'VM' ./kernel/...
 
 demo: deps build
-	@echo "demo: not built yet"
+	$(GO) run ./cmd/lddemo -daemon $(BIN)
 
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
