@@ -15,7 +15,7 @@ import (
 type testWriter struct{ t *testing.T }
 
 func (w testWriter) Write(b []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(b), "\n"))
+	w.t.Log(strings.Trim(string(b), "\n"))
 	return len(b), nil
 }
 
@@ -64,6 +64,7 @@ func TestDemoFailsWithIdleDaemon(t *testing.T) {
 	if err == nil {
 		t.Fatal("the demo passed with a daemon that never touches the table")
 	}
+	t.Logf("the demo failed as it should: %v", err)
 	if !strings.Contains(err.Error(), "expected [192.0.2.80:80 10.2.1.2:80=1 10.2.2.2:80=1 10.2.3.2:80=1]") {
 		t.Errorf("the error does not name the table of the first step: %v", err)
 	}
