@@ -43,7 +43,13 @@ const (
 // connection until the test ends.
 func scriptedServer(t *testing.T, handle func(net.Conn)) netip.AddrPort {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	return scriptedServerAt(t, "127.0.0.1:0", handle)
+}
+
+// scriptedServerAt is scriptedServer listening on addr ("[::1]:0").
+func scriptedServerAt(t *testing.T, addr string, handle func(net.Conn)) netip.AddrPort {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatalf("listen on loopback: %v", err)
 	}
@@ -296,6 +302,10 @@ func loopback(port uint16) netip.AddrPort {
 	return netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), port)
 }
 
+func loopback6(port uint16) netip.AddrPort {
+	return netip.AddrPortFrom(netip.IPv6Loopback(), port)
+}
+
 // credential is the uid and gid of a system user, nil for "".
 func credential(t *testing.T, name string) *syscall.Credential {
 	t.Helper()
@@ -359,7 +369,13 @@ func waitOutput(t *testing.T, d *daemon, within time.Duration, want string) {
 // nil answer sends nothing.
 func scriptedUDP(t *testing.T, reply func([]byte) []byte) netip.AddrPort {
 	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	return scriptedUDPAt(t, "127.0.0.1:0", reply)
+}
+
+// scriptedUDPAt is scriptedUDP listening on addr ("[::1]:0").
+func scriptedUDPAt(t *testing.T, addr string, reply func([]byte) []byte) netip.AddrPort {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", addr)
 	if err != nil {
 		t.Fatalf("listen on loopback UDP: %v", err)
 	}

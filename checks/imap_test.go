@@ -36,7 +36,7 @@ base_dir = %[1]s/run
 state_dir = %[1]s/state
 log_path = /dev/stderr
 protocols = imap pop3
-listen = 127.0.0.1
+listen = 127.0.0.1, ::1
 ssl = yes
 ssl_cert = <%[2]s
 ssl_key = <%[3]s
@@ -111,6 +111,15 @@ func TestDovecot(t *testing.T) {
 		{"pop bad login", checkPOP, p.pop3, bad, false, []string{"login failed: PASS answer: -ERR"}},
 		{"pops bad login", checkPOPS, p.pop3s, bad, false, []string{"login failed"}},
 	}
+	t.Run("IPv6", func(t *testing.T) {
+		for _, c := range []struct {
+			f    Func
+			port uint16
+		}{{checkIMAP, p.imap}, {checkIMAPS, p.imaps}, {checkPOP, p.pop3}, {checkPOPS, p.pop3s}} {
+			r := runCheck(c.f, targetAt(loopback6(c.port), timeout, good))
+			wantVerdict(t, r, true, timeout, "accepted")
+		}
+	})
 	// A TLS port waits for a ClientHello and never greets a plain client.
 	t.Run("imap to TLS port", func(t *testing.T) {
 		r := runCheck(checkIMAP, targetAt(loopback(p.imaps), testTimeout, good))

@@ -58,7 +58,7 @@ ou: people
 	runAs(t, "", slapadd, "-f", cfg, "-l", ldif)
 	p := slapdPorts{freePort(t), freePort(t)}
 	d := startDaemon(t, slapd, "-d", "0", "-f", cfg,
-		"-h", fmt.Sprintf("ldap://127.0.0.1:%d/ ldaps://127.0.0.1:%d/", p.ldap, p.ldaps))
+		"-h", fmt.Sprintf("ldap://127.0.0.1:%[1]d/ ldaps://127.0.0.1:%[2]d/ ldap://[::1]:%[1]d/ ldaps://[::1]:%[2]d/", p.ldap, p.ldaps))
 	waitListening(t, d, 30*time.Second, loopback(p.ldap), loopback(p.ldaps))
 	return p
 }
@@ -99,6 +99,15 @@ func TestSlapd(t *testing.T) {
 			}
 		})
 	}
+	t.Run("IPv6", func(t *testing.T) {
+		for _, c := range []struct {
+			f    Func
+			port uint16
+		}{{checkLDAP, p.ldap}, {checkLDAPS, p.ldaps}} {
+			r := runCheck(c.f, targetAt(loopback6(c.port), timeout, admin))
+			wantVerdict(t, r, true, timeout, "found")
+		}
+	})
 	t.Run("ldap to TLS port", func(t *testing.T) {
 		r := runCheck(checkLDAP, targetAt(loopback(p.ldaps), testTimeout, anon))
 		wantVerdict(t, r, false, testTimeout, "bind failed")

@@ -29,6 +29,8 @@ DELETE FROM ldtest.director;
 INSERT INTO ldtest.director VALUES (1);
 CREATE USER IF NOT EXISTS 'alice'@'127.0.0.1' IDENTIFIED BY 'wonderland';
 GRANT ALL ON ldtest.* TO 'alice'@'127.0.0.1';
+CREATE USER IF NOT EXISTS 'alice'@'::1' IDENTIFIED BY 'wonderland';
+GRANT ALL ON ldtest.* TO 'alice'@'::1';
 `)
 	chown(t, dir, "mysql")
 	runAs(t, "", installDB, "--no-defaults", "--user=mysql", "--datadir="+data,
@@ -36,7 +38,7 @@ GRANT ALL ON ldtest.* TO 'alice'@'127.0.0.1';
 	port := freePort(t)
 	d := startDaemon(t, server, "--no-defaults", "--user=mysql", "--datadir="+data,
 		"--socket="+filepath.Join(dir, "sock"), "--pid-file="+filepath.Join(dir, "pid"),
-		"--bind-address=127.0.0.1", fmt.Sprintf("--port=%d", port), "--skip-name-resolve",
+		"--bind-address=127.0.0.1,::1", fmt.Sprintf("--port=%d", port), "--skip-name-resolve",
 		"--skip-log-bin", "--innodb-buffer-pool-size=16M", "--innodb-log-file-size=8M",
 		"--innodb-flush-log-at-trx-commit=0", "--init-file="+initSQL)
 	waitListening(t, d, 60*time.Second, loopback(port))
@@ -66,6 +68,10 @@ func TestMariaDB(t *testing.T) {
 		{"no login", with(func(c *conf.Check) { c.Login = "" }), false, "needs a login and a request", timeout},
 		{"slow query", with(func(c *conf.Check) { c.Request = "SELECT SLEEP(30)" }), false, "timeout after 1.5s", testTimeout},
 	}
+	t.Run("IPv6", func(t *testing.T) {
+		r := runCheck(checkMySQL, targetAt(loopback6(port), timeout, good))
+		wantVerdict(t, r, true, timeout, "query returned rows")
+	})
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			r := runCheck(checkMySQL, targetAt(loopback(port), tc.timeout, tc.check))

@@ -1,8 +1,11 @@
 package checks
 
 import (
+	"context"
 	"io"
 	"net"
+	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -61,6 +64,51 @@ func FuzzNNTPGreeting(f *testing.F) {
 		err := parseNNTPGreeting(line)
 		if err == nil && (len(line) < 3 || line[0] != '2') {
 			t.Errorf("accepted %q", line)
+		}
+	})
+}
+
+// TestRunIPv6 runs the hand-written protocols through the registry
+// against IPv6 loopback servers; the daemons' tests cover IPv6 for the
+// library-based services.
+func TestRunIPv6(t *testing.T) {
+	run := func(t *testing.T, ap netip.AddrPort, proto conf.Protocol, c conf.Check) Result {
+		c.Type = conf.CheckNegotiate
+		return Run(context.Background(), Target{Addr: ap.Addr(), Port: ap.Port(), Protocol: proto, Check: c, Timeout: 5 * time.Second})
+	}
+	t.Run("nntp", func(t *testing.T) {
+		ap := scriptedServerAt(t, "[::1]:0", sayThenHold("200 ready\r\n"))
+		wantVerdict(t, run(t, ap, conf.TCP, conf.Check{Service: "nntp"}), true, 5*time.Second, "NNTP greeting")
+	})
+	t.Run("pop", func(t *testing.T) {
+		ap := scriptedServerAt(t, "[::1]:0", sayThenHold("+OK ready\r\n"))
+		wantVerdict(t, run(t, ap, conf.TCP, conf.Check{Service: "pop"}), true, 5*time.Second, "POP3 greeting")
+	})
+	t.Run("imap", func(t *testing.T) {
+		ap := scriptedServerAt(t, "[::1]:0", sayThenHold("* OK ready\r\n"))
+		wantVerdict(t, run(t, ap, conf.TCP, conf.Check{Service: "imap"}), true, 5*time.Second, "IMAP greeting OK")
+	})
+	t.Run("sip udp", func(t *testing.T) {
+		got := make(chan string, 1)
+		ap := scriptedUDPAt(t, "[::1]:0", func(b []byte) []byte {
+			got <- string(b)
+			return []byte("SIP/2.0 200 OK\r\n\r\n")
+		})
+		wantVerdict(t, run(t, ap, conf.UDP, conf.Check{Service: "sip", Login: "a@b"}), true, 5*time.Second, "200")
+		if req := <-got; !strings.Contains(req, "Via: SIP/2.0/UDP [::1]:") {
+			t.Errorf("request %q has no IPv6 Via", req)
+		}
+	})
+	t.Run("sip tcp", func(t *testing.T) {
+		ap := scriptedServerAt(t, "[::1]:0", sayThenHold("SIP/2.0 200 OK\r\n\r\n"))
+		wantVerdict(t, run(t, ap, conf.TCP, conf.Check{Service: "sip", Login: "a@b"}), true, 5*time.Second, "200")
+	})
+	t.Run("services", func(t *testing.T) {
+		have := strings.Join(Services(), " ")
+		for _, s := range []string{"imap", "imaps", "ldap", "ldaps", "mysql", "nntp", "oracle", "pgsql", "pop", "pops", "radius", "sip"} {
+			if !strings.Contains(" "+have+" ", " "+s+" ") {
+				t.Errorf("Services() = %s, lacks %s", have, s)
+			}
 		}
 	})
 }

@@ -35,7 +35,7 @@ func startPostgres(t *testing.T) uint16 {
 	runAs(t, "postgres", initdb, "-D", data, "-U", "alice", "--pwfile", filepath.Join(dir, "pw"),
 		"--auth=scram-sha-256", "--no-sync", "--no-instructions", "-E", "UTF8", "--locale=C")
 	port := freePort(t)
-	d := startDaemonAs(t, "postgres", postgres, "-D", data, "-k", dir, "-h", "127.0.0.1",
+	d := startDaemonAs(t, "postgres", postgres, "-D", data, "-k", dir, "-h", "127.0.0.1,::1",
 		"-p", fmt.Sprint(port), "-c", "fsync=off", "-c", "shared_buffers=16MB", "-c", "max_connections=20")
 	waitListening(t, d, 30*time.Second, loopback(port))
 	return port
@@ -63,6 +63,10 @@ func TestPostgres(t *testing.T) {
 		{"no request", with(func(c *conf.Check) { c.Request = "/" }), false, "needs a login and a request"},
 		{"slow query", with(func(c *conf.Check) { c.Request = "SELECT pg_sleep(30)" }), false, "timeout after 1.5s waiting for the query's answer"},
 	}
+	t.Run("IPv6", func(t *testing.T) {
+		r := runCheck(checkPgSQL, targetAt(loopback6(port), timeout, good))
+		wantVerdict(t, r, true, timeout, "query returned rows")
+	})
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			tm := timeout
