@@ -25,6 +25,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/ldirectord-go/ldirectord/conf"
 )
 
@@ -54,7 +56,6 @@ func scriptedServerAt(t *testing.T, addr string, handle func(net.Conn)) netip.Ad
 		t.Fatalf("listen on loopback: %v", err)
 	}
 	var wg sync.WaitGroup
-	done := make(chan struct{})
 	var mu sync.Mutex
 	var conns []net.Conn
 	wg.Add(1)
@@ -77,7 +78,6 @@ func scriptedServerAt(t *testing.T, addr string, handle func(net.Conn)) netip.Ad
 		}
 	}()
 	t.Cleanup(func() {
-		close(done)
 		ln.Close()
 		mu.Lock()
 		for _, c := range conns {
@@ -432,4 +432,38 @@ func waitUDPBound(t *testing.T, d *daemon, within time.Duration, port uint16) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// TestNothingLeftBehindB runs the imap, pop, ldap, mysql, pgsql, radius,
+// oracle, sip and nntp checks to a timeout, a refusal and a success, and
+// asks that none leaves a goroutine behind.
+func TestNothingLeftBehindB(t *testing.T) {
+	// Not parallel: goroutines of other tests would count.
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	t.Run("checks", func(t *testing.T) {
+		silentAt := scriptedServer(t, silent)
+		refused := refusedAddr(t)
+		greets := scriptedServer(t, sayThenHold("200 ready\r\n"))
+		sql := conf.Check{Login: "alice", Passwd: "wonderland", Database: "db", Request: "SELECT 1"}
+		funcs := map[string]Func{
+			"imap": checkIMAP, "imaps": checkIMAPS, "pop": checkPOP, "pops": checkPOPS,
+			"ldap": checkLDAP, "ldaps": checkLDAPS, "mysql": checkMySQL, "pgsql": checkPgSQL,
+			"oracle": checkOracle, "sip": checkSIP, "nntp": checkNNTP,
+		}
+		for name, f := range funcs {
+			for _, ap := range []netip.AddrPort{silentAt, refused} {
+				r := runCheck(f, targetAt(ap, 300*time.Millisecond, sql))
+				if r.Up {
+					t.Errorf("%s against %v: up, want down", name, ap)
+				}
+			}
+		}
+		r := runCheck(checkRADIUS, targetAt(scriptedUDP(t, func([]byte) []byte { return nil }), 300*time.Millisecond, sql))
+		if r.Up {
+			t.Errorf("radius against a silent server: up, want down")
+		}
+		if r := runCheck(checkNNTP, targetAt(greets, time.Second, conf.Check{})); !r.Up {
+			t.Errorf("nntp against a greeting server: down (%s)", r.Reason)
+		}
+	})
 }
