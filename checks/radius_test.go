@@ -45,6 +45,10 @@ client loopback {
 	ipaddr = 127.0.0.1
 	secret = sesame
 }
+client loopback6 {
+	ipv6addr = ::1
+	secret = sesame
+}
 modules {
 	pap {
 	}
@@ -56,6 +60,11 @@ server default {
 	listen {
 		type = auth
 		ipaddr = 127.0.0.1
+		port = %[2]d
+	}
+	listen {
+		type = auth
+		ipv6addr = ::1
 		port = %[2]d
 	}
 	authorize {
@@ -90,6 +99,10 @@ func TestFreeRADIUS(t *testing.T) {
 		{"unknown user", with(func(c *conf.Check) { c.Login = "bob" }), false, "Access-Reject"},
 		{"wrong secret", with(func(c *conf.Check) { c.Secret = "open-sesame" }), false, "not authenticated by the secret"},
 	}
+	t.Run("IPv6", func(t *testing.T) {
+		r := runCheck(checkRADIUS, targetAt(loopback6(port), 5*time.Second, good))
+		wantVerdict(t, r, true, 5*time.Second, "Access-Accept")
+	})
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			tg := targetAt(loopback(port), 5*time.Second, tc.check)
