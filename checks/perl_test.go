@@ -3,12 +3,14 @@ package checks
 import (
 	"context"
 	"encoding/pem"
+	"fmt"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,36 +19,56 @@ import (
 
 // perlVerdict runs the check of the installed Perl ldirectord, loaded by
 // testdata/perlcheck.pl, against the same real server.
-func perlVerdict(t *testing.T, tg Target, env ...string) bool {
-	t.Helper()
+func perlVerdict(tg Target, env ...string) (bool, error) {
 	args := []string{"testdata/perlcheck.pl",
 		"checktype=" + string(tg.Check.Type), "service=" + tg.Check.Service,
 		"protocol=" + string(tg.Protocol),
 		"server=" + perlAddr(tg.Addr), "port=" + strconv.Itoa(int(tg.Port)),
 		"request=" + tg.Check.Request, "receive=" + tg.Check.Receive,
 		"login=" + tg.Check.Login, "passwd=" + tg.Check.Passwd,
-		"httpmethod=" + tg.Check.HTTPMethod, "timeout=5",
+		"httpmethod=" + tg.Check.HTTPMethod,
+		"timeout=" + strconv.Itoa(int(tg.Timeout/time.Second)),
 	}
 	if tg.Check.VirtualHost != "" {
 		args = append(args, "virtualhost="+tg.Check.VirtualHost)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "perl", args...)
 	cmd.Env = append(os.Environ(), env...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		t.Fatalf("perl ldirectord check: %v: %s", err, out)
+		return false, fmt.Errorf("perl ldirectord check: %v: %s", err, out)
 	}
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 	switch lines[len(lines)-1] {
 	case "up":
-		return true
+		return true, nil
 	case "down":
-		return false
+		return false, nil
 	}
-	t.Fatalf("perl ldirectord check said %q", out)
-	return false
+	return false, fmt.Errorf("perl ldirectord check said %q, want up or down", out)
+}
+
+// verdicts judges the target with both implementations at once.
+type verdicts struct {
+	ours Result
+	perl bool
+	err  error
+}
+
+func judgeBoth(tg Target, env ...string) verdicts {
+	var v verdicts
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		v.perl, v.err = perlVerdict(tg, env...)
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), tg.Timeout)
+	v.ours = Run(ctx, tg)
+	cancel()
+	<-done
+	return v
 }
 
 // TestAgreesWithPerl judges the same real servers with these checks and
@@ -76,6 +98,7 @@ func TestAgreesWithPerl(t *testing.T) {
 	proxy := tinyproxy(t)
 	status := statusServer(t, "tcp4")
 	gone := refused(t, "tcp4")
+	silentAddr, junk := mute(t, "tcp4"), garbage(t, "tcp4")
 
 	mk := func(addr string, typ conf.CheckType, service, request, receive string, edit ...func(*Target)) Target {
 		tg := target(t, addr, typ, service)
@@ -121,33 +144,62 @@ func TestAgreesWithPerl(t *testing.T) {
 		"simpletcp refused":      mk(gone, neg, "simpletcp", "/status", "load"),
 		"connect up":             mk(webAddr, conf.CheckConnect, "", "/", ""),
 		"connect refused":        mk(gone, conf.CheckConnect, "", "/", ""),
-		"none":                   mk(gone, neg, "none", "/", ""),
+		"none":                   mk(gone, neg, "none", "/", ""), "http never answers": mk(silentAddr, neg, "http", "/ok", "GO"),
+		"http garbage":            mk(junk, neg, "http", "/ok", "GO"),
+		"smtp never answers":      mk(silentAddr, neg, "smtp", "/", ""),
+		"smtp garbage":            mk(junk, neg, "smtp", "/", ""),
+		"simpletcp never answers": mk(silentAddr, neg, "simpletcp", "/status", "load"),
+		"ftp never answers":       mk(silentAddr, neg, "ftp", "/welcome.msg", "Welcome"),
+	}
+	// A few at a time: the down cases wait for their timeouts, and each
+	// Perl check costs a Perl start-up on a small machine.
+	results := make(map[string]verdicts, len(cases))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, 4)
+	for name, tg := range cases {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			slots <- struct{}{}
+			defer func() { <-slots }()
+			// Long enough that a loaded machine turns no server
+			// down, except those that never answer.
+			tg.Timeout = 15 * time.Second
+			if strings.Contains(name, "never answers") {
+				tg.Timeout = 2 * time.Second
+			}
+			v := judgeBoth(tg, trustTestCA)
+			mu.Lock()
+			results[name] = v
+			mu.Unlock()
+		}()
 	}
 	// The one known difference: a certificate the director does not
 	// trust. ldirectord asks LWP not to verify (verify_hostname => 0),
 	// but LWP on Debian 12 still checks the chain; we judge a real server
 	// by its answer, not its certificate, as ldirectord intends.
-	t.Run("https self-signed, a known difference", func(t *testing.T) {
-		t.Parallel()
-		tg := cases["https up"]
-		tg.Timeout = 5 * time.Second
-		ctx, cancel := context.WithTimeout(context.Background(), tg.Timeout)
-		ours := Run(ctx, tg)
-		cancel()
-		if perl := perlVerdict(t, tg); perl || !ours.Up {
-			t.Fatalf("untrusted certificate: Perl up=%v (want down), we up=%v (want up: %s)", perl, ours.Up, ours.Reason)
-		}
-	})
-	for name, tg := range cases {
+	selfSigned := cases["https up"]
+	selfSigned.Timeout = 15 * time.Second
+	untrusted := judgeBoth(selfSigned)
+	wg.Wait()
+
+	for name, v := range results {
 		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			tg.Timeout = 5 * time.Second
-			ctx, cancel := context.WithTimeout(context.Background(), tg.Timeout)
-			ours := Run(ctx, tg)
-			cancel()
-			if perl := perlVerdict(t, tg, trustTestCA); perl != ours.Up {
-				t.Fatalf("Perl ldirectord says up=%v, we say up=%v (%s)", perl, ours.Up, ours.Reason)
+			if v.err != nil {
+				t.Fatal(v.err)
+			}
+			if v.perl != v.ours.Up {
+				t.Fatalf("Perl ldirectord says up=%v, we say up=%v (%s)", v.perl, v.ours.Up, v.ours.Reason)
 			}
 		})
 	}
+	t.Run("https self-signed, a known difference", func(t *testing.T) {
+		if untrusted.err != nil {
+			t.Fatal(untrusted.err)
+		}
+		if untrusted.perl || !untrusted.ours.Up {
+			t.Fatalf("untrusted certificate: Perl up=%v (want down), we up=%v (want up: %s)", untrusted.perl, untrusted.ours.Up, untrusted.ours.Reason)
+		}
+	})
 }
