@@ -20,13 +20,17 @@ import (
 func checkRADIUS(ctx context.Context, t Target) (r Result) {
 	start := time.Now()
 	defer recoverDriver(start, "RADIUS", &r)
+	if t.Check.Secret == "" {
+		// No RADIUS server answers a request without a shared secret.
+		return verdictSince(start, false, "radius check needs a secret")
+	}
 	p := radius.New(radius.CodeAccessRequest, []byte(t.Check.Secret))
 	if err := rfc2865.UserName_SetString(p, t.Check.Login); err != nil {
 		return verdictSince(start, false, "login cannot be sent as User-Name: "+err.Error())
 	}
 	if err := rfc2865.UserPassword_SetString(p, t.Check.Passwd); err != nil {
 		// The error names only the attribute, never its value.
-		return verdictSince(start, false, "passwd cannot be sent as User-Password")
+		return verdictSince(start, false, "passwd cannot be sent as User-Password (at most 128 bytes)")
 	}
 	// Authen::Radius sends its socket's own address as NAS-IP-Address.
 	// Connecting a UDP socket sends nothing; it only picks that address.

@@ -98,6 +98,7 @@ func TestFreeRADIUS(t *testing.T) {
 		{"wrong passwd", with(func(c *conf.Check) { c.Passwd = "looking-glass" }), false, `login failed: Access-Reject for "alice"`},
 		{"unknown user", with(func(c *conf.Check) { c.Login = "bob" }), false, "Access-Reject"},
 		{"wrong secret", with(func(c *conf.Check) { c.Secret = "open-sesame" }), false, "not authenticated by the secret"},
+		{"no secret", with(func(c *conf.Check) { c.Secret = "" }), false, "needs a secret"},
 	}
 	t.Run("IPv6", func(t *testing.T) {
 		r := runCheck(checkRADIUS, targetAt(loopback6(port), 5*time.Second, good))
