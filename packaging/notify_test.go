@@ -13,7 +13,7 @@ import (
 
 // What ldirectord-notify.service relies on: started with NOTIFY_SOCKET, as
 // systemd starts a Type=notify unit, the daemon stays in the foreground and
-// reports READY=1 (naming itself) once its real server is in the table,
+// reports READY=1 (naming itself) once its virtual service is in the table,
 // RELOADING=1 then READY=1 around a reload, and STOPPING=1 when it stops.
 func TestDaemonSpeaksSdNotify(t *testing.T) {
 	bin := ldirectord(t)
@@ -40,8 +40,9 @@ func TestDaemonSpeaksSdNotify(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	exited := make(chan struct{})
+	var waitErr error
+	go func() { waitErr = cmd.Wait(); close(exited) }()
 	t.Cleanup(func() {
 		cmd.Process.Kill()
 		<-exited
@@ -51,9 +52,12 @@ func TestDaemonSpeaksSdNotify(t *testing.T) {
 	if want := fmt.Sprintf("READY=1\nMAINPID=%d", cmd.Process.Pid); ready != want {
 		t.Fatalf("first message %q, want %q: the process systemd started, ready", ready, want)
 	}
-	if got := in.destinations(t); len(got) != 1 {
-		t.Errorf("READY=1 came before the real server was in the table: %v", got)
+	// Ready means the virtual service is installed; its real server joins
+	// once its first check passes.
+	if !in.hasService(t) {
+		t.Errorf("READY=1 came before the virtual service was in the table")
 	}
+	waitFor(t, "the real server in the table", func() bool { return len(in.destinations(t)) == 1 })
 
 	mustRun(t, in.env, bin, in.conf, "reload")
 	if m := next("RELOADING=1"); !strings.HasPrefix(m, "RELOADING=1") {
@@ -68,9 +72,9 @@ func TestDaemonSpeaksSdNotify(t *testing.T) {
 		t.Errorf("after stop got %q, want STOPPING=1", m)
 	}
 	select {
-	case err := <-exited:
-		if err != nil {
-			t.Errorf("the foreground daemon exited with %v after stop, want 0", err)
+	case <-exited:
+		if waitErr != nil {
+			t.Errorf("the foreground daemon exited with %v after stop, want 0", waitErr)
 		}
 	case <-time.After(30 * time.Second):
 		t.Errorf("the foreground daemon did not exit within 30s of stop")
