@@ -71,8 +71,8 @@ func (c control) do(cmd string) int {
 	return exitUsage
 }
 
-// stop sends SIGTERM and waits until the daemon has removed its pid file
-// (after leaving the table as cleanstop says) or is gone.
+// stop sends SIGTERM and waits until the daemon, having left the table as
+// cleanstop says and removed its pid file, is gone.
 func (c control) stop(pid int) int {
 	if err := sendSignal(pid, syscall.SIGTERM); err != nil {
 		fmt.Fprintf(c.stderr, "ldirectord: stop: %v\n", err)
@@ -80,8 +80,7 @@ func (c control) stop(pid int) int {
 	}
 	deadline := time.Now().Add(stopWait)
 	for time.Now().Before(deadline) {
-		p, _, exists := readPid(c.pidFile)
-		if !exists || p != pid || !isLdirectord(pid) {
+		if !isLdirectord(pid) {
 			return exitOK
 		}
 		time.Sleep(50 * time.Millisecond)
