@@ -25,7 +25,11 @@ DAEMON=
 fail() {
 	echo "@demo fail $*"
 	echo "@demo note the daemon's log, last lines ($LOG):"
-	tail -n 40 "$LOG" 2>/dev/null | sed 's/^/@demo log /'
+	if [ -s "$LOG" ]; then
+		tail -n 40 "$LOG" | sed 's/^/@demo log /'
+	else
+		echo "@demo log (empty)"
+	fi
 	[ -n "$DAEMON" ] && kill "$DAEMON" 2>/dev/null
 	exit 1
 }
