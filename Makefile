@@ -8,7 +8,7 @@ BIN := bin/ldirectord
 # Debian packages the tests and the demo need. Helpers of each area add
 # theirs here and nowhere else.
 APT_PACKAGES := qemu-system-x86 busybox-static cpio ipvsadm iproute2 ldirectord \
-	libmailtools-perl libwww-perl resource-agents libxml2-utils logrotate \
+	libmailtools-perl libwww-perl resource-agents libxml2-utils logrotate systemd man-db \
 	dovecot-imapd dovecot-pop3d slapd ldap-utils mariadb-server postgresql freeradius sip-tester \
 	vsftpd dnsmasq-base tinyproxy-bin exim4-daemon-light
 
