@@ -98,6 +98,8 @@ func (a *virtualActor) checked(ctx actor.Context, msg *messages.Checked) {
 		return // removed by a reload while its check ran
 	}
 	a.states[msg.Real] = msg.State
+	a.log.Debug("checked", zap.String("real", string(r.ID)), zap.Bool("up", msg.Result.Up),
+		zap.String("reason", msg.Result.Reason), zap.Duration("took", msg.Result.Duration))
 	a.monitor(r, msg)
 	now := time.Now()
 	switch msg.Transition {
