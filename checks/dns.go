@@ -73,11 +73,18 @@ func checkDNS(ctx context.Context, t Target) Result {
 	return down(fmt.Sprintf("%s: answer %s does not match receive /%s/", question, strings.Join(seen, " "), t.Check.Receive))
 }
 
+// exchange sends m over a connection of our own, which a canceled check
+// closes at once: the library alone only heeds the deadline.
 func exchange(ctx context.Context, network string, m *dns.Msg, addr string) (*dns.Msg, error) {
+	conn, err := dial(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
 	c := &dns.Client{Net: network}
 	if dl, ok := ctx.Deadline(); ok {
 		c.Timeout = time.Until(dl)
 	}
-	resp, _, err := c.ExchangeContext(ctx, m, addr)
+	resp, _, err := c.ExchangeWithConnContext(ctx, m, &dns.Conn{Conn: conn})
 	return resp, err
 }

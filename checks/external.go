@@ -58,6 +58,9 @@ func runCommand(ctx context.Context, t Target, name string, args ...string) Resu
 	cmd.Stdout = &out
 	cmd.Stderr = &out
 	err := cmd.Run()
+	if errors.Is(ctx.Err(), context.Canceled) {
+		return down(fmt.Sprintf("check canceled waiting for %s; process group killed", t.Check.Command))
+	}
 	if ctx.Err() != nil {
 		return down(fmt.Sprintf("timeout after %s waiting for %s; process group killed", t.Timeout, t.Check.Command))
 	}

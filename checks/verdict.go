@@ -30,6 +30,9 @@ func down(reason string) Result { return Result{Up: false, Reason: reason} }
 // timeout names the bound that ran out, any other error its short cause
 // ("connect: connection refused").
 func failure(ctx context.Context, t Target, doing string, err error) Result {
+	if errors.Is(ctx.Err(), context.Canceled) {
+		return down("check canceled " + doing)
+	}
 	if isTimeout(ctx, err) {
 		return down(fmt.Sprintf("timeout after %s %s", t.Timeout, doing))
 	}
