@@ -269,3 +269,26 @@ func TestCleanstopOfAdoptedTableBeforeFirstWrite(t *testing.T) {
 		t.Errorf("after stop: %v; want our service removed and the foreign one left", w)
 	}
 }
+
+// Reloading with another set of configurations (execute directives added
+// or removed) starts and stops instances; the others reload.
+func TestReloadAllStartsAndStopsInstances(t *testing.T) {
+	a := mkConfig("a.cf", mkVirtual("10.0.0.1", 80, mkReal("127.0.0.2", 80, 1)))
+	b := mkConfig("b.cf", mkVirtual("10.0.0.2", 80, mkReal("127.0.0.3", 80, 1)))
+	h := start(t, a)
+	h.fake.set("127.0.0.2", true)
+	h.fake.set("127.0.0.3", true)
+	h.waitFor("a served", has(svc+" 127.0.0.2:80", 1))
+	a2 := mkConfig("a.cf", mkVirtual("10.0.0.1", 80, mkReal("127.0.0.2", 80, 4)))
+	if err := h.d.ReloadAll(a2, b); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor("a reloaded and b started", all(has(svc+" 127.0.0.2:80", 4), has(svc2+" 127.0.0.3:80", 1)))
+	if err := h.d.ReloadAll(a2); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor("b stopped and its service removed", all(has(svc+" 127.0.0.2:80", 4), lacks(svc2)))
+	if n := len(h.rootChildren()); n != 2 {
+		t.Errorf("root has %d children after b left, want the writer and one instance", n)
+	}
+}

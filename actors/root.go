@@ -5,7 +5,8 @@ package actors
 // times. On shutdown it asks every instance to leave the table as cleanstop
 // says, then has the writer apply that before it answers.
 //
-// Takes: *messages.Reload (to the instance of that file), *messages.ReloadFile
+// Takes: *messages.Reload (to the instance of that file), *messages.ReloadAll
+// (instances started, reloaded and stopped to match), *messages.ReloadFile
 // and *messages.Status (to every instance), *messages.Shutdown. Answers
 // with *messages.Reloaded, []*messages.StatusReport and *messages.Stopped.
 
@@ -13,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -43,10 +45,10 @@ func (r *root) Receive(ctx actor.Context) {
 	case *actor.Started:
 		r.writer = ctx.Spawn(actor.PropsFromProducer(newWriter(r.opts)))
 		for _, c := range r.cfgs {
-			r.instances = append(r.instances, ctx.Spawn(actor.PropsFromProducer(newInstance(r.opts, r.writer, c),
-				actor.WithSupervisor(actor.NewOneForOneStrategy(virtualRestarts, restartWindow, actor.DefaultDecider)))))
-			r.files = append(r.files, c.File)
+			r.spawn(ctx, c)
 		}
+	case *messages.ReloadAll:
+		ctx.Respond(&messages.Reloaded{Err: r.reloadAll(ctx, msg.Configs)})
 	case *pidsQuery:
 		ctx.Respond(append([]*actor.PID{r.writer}, r.instances...))
 	case *messages.Reload:
@@ -86,6 +88,39 @@ func (r *root) Receive(ctx actor.Context) {
 		}
 		ctx.Respond(&messages.Stopped{Err: errors.Join(errs...)})
 	}
+}
+
+func (r *root) spawn(ctx actor.Context, c *conf.Config) {
+	r.instances = append(r.instances, ctx.Spawn(actor.PropsFromProducer(newInstance(r.opts, r.writer, c),
+		actor.WithSupervisor(actor.NewOneForOneStrategy(virtualRestarts, restartWindow, actor.DefaultDecider)))))
+	r.files = append(r.files, c.File)
+}
+
+// reloadAll makes the running instances those of cfgs.
+func (r *root) reloadAll(ctx actor.Context, cfgs []*conf.Config) error {
+	var errs []error
+	named := map[string]bool{}
+	for _, c := range cfgs {
+		named[c.File] = true
+		if i := slices.Index(r.files, c.File); i >= 0 {
+			errs = append(errs, askReloaded(ctx, r.instances[i], &messages.Reload{Config: c}).Err)
+			continue
+		}
+		r.spawn(ctx, c)
+	}
+	for i := len(r.files) - 1; i >= 0; i-- {
+		if named[r.files[i]] {
+			continue
+		}
+		pid := r.instances[i]
+		if _, err := ctx.RequestFuture(pid, &messages.Shutdown{}, askTimeout).Result(); err != nil {
+			errs = append(errs, fmt.Errorf("stop the instance of %s: %w", r.files[i], err))
+		}
+		ctx.Stop(pid)
+		r.files = slices.Delete(r.files, i, i+1)
+		r.instances = slices.Delete(r.instances, i, i+1)
+	}
+	return errors.Join(errs...)
 }
 
 func askReloaded(ctx actor.Context, pid *actor.PID, msg any) *messages.Reloaded {
@@ -132,6 +167,12 @@ func Start(opts Options, cfgs ...*conf.Config) (*Daemon, error) {
 // file that does not parse is refused and its instance keeps running.
 func (d *Daemon) Reload() error {
 	return d.reload(&messages.ReloadFile{})
+}
+
+// ReloadAll runs exactly the configurations given: those already running
+// reload, new ones start, the others stop (as cleanstop says).
+func (d *Daemon) ReloadAll(cfgs ...*conf.Config) error {
+	return d.reload(&messages.ReloadAll{Configs: cfgs})
 }
 
 // ReloadConfig applies cfg to the running instance of the same file.

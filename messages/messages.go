@@ -40,6 +40,12 @@ type Flushed struct{ Err error }
 // the reload command or the file watcher); it answers Reloaded.
 type Reload struct{ Config *conf.Config }
 
+// ReloadAll asks the root to run exactly these configurations (the one
+// named on the command line and those of its execute directives): running
+// instances of the same files reload, new files get an instance, instances
+// of files no longer named stop. It is answered with Reloaded.
+type ReloadAll struct{ Configs []*conf.Config }
+
 // Reloaded answers Reload.
 type Reloaded struct{ Err error }
 

@@ -319,6 +319,10 @@ func TestE2EExecuteAndForegroundDebug(t *testing.T) {
 	if _, errOut, code := e.ld("l.cf", "status"); code != 0 {
 		t.Errorf("status of a -d daemon: exit %d %s", code, errOut)
 	}
+	// Without its execute directive, the other configuration stops.
+	e.config(fastGlobals + httpVirtual("10.9.9.9:80", "", b.addr+" masq 1"))
+	e.mustLd("l.cf", "reload")
+	e.waitFor("executed configuration gone", all(has(vip+" "+b.addr, 1), lacks("ipv4/tcp/10.9.9.5:80")))
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}

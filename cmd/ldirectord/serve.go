@@ -113,7 +113,7 @@ func serve(inv invocation, path, pidFile string, ready func(error)) int {
 		if sig == syscall.SIGHUP {
 			log.Info("reloading on SIGHUP")
 			notify(log, sdnotify.ReloadingNow())
-			if err := d.Reload(); err != nil {
+			if err := reload(d, path); err != nil {
 				log.Error("reload refused; the running configuration stays", zap.Error(err))
 			}
 			notify(log, sdnotify.Ready)
@@ -130,6 +130,16 @@ func serve(inv invocation, path, pidFile string, ready func(error)) int {
 	}
 	log.Info("stopped")
 	return code
+}
+
+// reload reads the configuration and those its execute directives name
+// again; if all of them parse, the daemon switches to them.
+func reload(d *actors.Daemon, path string) error {
+	cfgs, err := loadAll(path)
+	if err != nil {
+		return err
+	}
+	return d.ReloadAll(cfgs...)
 }
 
 func notify(log *zap.Logger, state string) {
