@@ -39,8 +39,11 @@ unit: deps
 
 test: deps vet unit
 
+# vmtest runs the real-kernel tests (one VM boot per package: the harness's
+# own, then kernel's) and the change-throughput benchmark in the VM,
+# verbosely, each with its time.
 vmtest: deps
-	$(GO) test -count=1 -v -run 'VM' ./kernel/...
+	$(GO) test -count=1 -v -timeout 40m -run '^Test(VM|Run)' -bench '^BenchmarkVM$$' -benchtime 1x ./internal/vm/ ./kernel/...
 
 demo: deps build
 	$(GO) run ./cmd/lddemo -daemon $(BIN)
