@@ -2,8 +2,11 @@ package vm
 
 import (
 	"context"
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -63,4 +66,37 @@ func TestShellQuote(t *testing.T) {
 			t.Errorf("shellQuote(%q) = %s, want %s", in, got, want)
 		}
 	}
+}
+
+func TestCheckHostNamesMissingPackages(t *testing.T) {
+	saved := hostPrograms
+	defer func() { hostPrograms = saved }()
+	hostPrograms = append(hostPrograms[:1:1], struct{ path, pkg string }{"/nonexistent/qemu-nothing", "qemu-nothing-pkg"})
+	err := CheckHost()
+	if err == nil || !strings.Contains(err.Error(), "qemu-nothing-pkg") {
+		t.Errorf("CheckHost with a missing program: err = %v, want one naming package qemu-nothing-pkg", err)
+	}
+	if _, err := Run(context.Background(), Options{Command: "/bin/true"}); err == nil || !strings.Contains(err.Error(), "qemu-nothing-pkg") {
+		t.Errorf("Run with a missing program: err = %v, want one naming package qemu-nothing-pkg", err)
+	}
+}
+
+// TestVMExec runs the go test -exec helper the way go test does: from the
+// package directory, with the program and its arguments.
+func TestVMExec(t *testing.T) {
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
+	t.Setenv("PATH", filepath.Dir(goBin)+":"+os.Getenv("PATH"))
+	cmd := exec.Command("./vmexec.sh", "/bin/busybox", "sh", "-c", `pwd; cat testdata/hello.txt; echo "in vm: $`+GuestEnv+`"; exit 4`)
+	out, err := cmd.Output()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 4 {
+		t.Fatalf("vmexec: err = %v, want exit status 4; output:\n%s", err, out)
+	}
+	if want := "/pkg\nfrom the host's testdata\nin vm: 1\n"; string(out) != want {
+		t.Errorf("vmexec output = %q, want %q", out, want)
+	}
+	t.Logf("vmexec: %s", strings.TrimSpace(string(exit.Stderr)))
 }
