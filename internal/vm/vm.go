@@ -4,6 +4,10 @@
 // has no IPVS; real-kernel tests, the daemon's end-to-end tests and the
 // demo run through this package. It owns the kernel cache, the initramfs
 // layout and the guest's init.
+//
+// Run is the Go entry point. For go test's -exec flag, cmd/vmexec (or the
+// vmexec.sh wrapper beside this file) runs a package's CGO_ENABLED=0 test
+// binary in the VM and passes its exit status back.
 package vm
 
 import (
