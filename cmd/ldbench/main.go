@@ -37,6 +37,7 @@ func run() int {
 		reloadN    = flag.Int("reload-n", 10000, "run the reload scenario (1 % of reals changed) at this N, if measured")
 		out        = flag.String("out", ".cache/bench-results.json", "where to write the raw figures")
 		perlMaxN   = flag.Int("perl-max-n", 10000, "largest N at which the Perl peers run")
+		coldMaxN   = flag.Int("cold-max-n", 1000, "largest N started on an empty table; above it peers start on a table already complete (the file stand-in rewrites the whole table for each change)")
 	)
 	flag.Parse()
 	ns, err := parseInts(*nsFlag)
@@ -88,6 +89,7 @@ func run() int {
 		if k := n / 10; k > 1 {
 			o.Ks = append(o.Ks, k)
 		}
+		o.Warm = n > *coldMaxN
 		if n == *reloadN {
 			o.ReloadChange = max(2, n/100)
 		}

@@ -79,7 +79,8 @@ func RequirePerl() error {
 // Daemon is one running peer.
 type Daemon struct {
 	Peer Peer
-	// Dir holds Config, Table (the IPVS table file), Log (the daemon's
+	// Dir holds Config, Table (the IPVS table file, alone in its
+	// directory "table" with its lock and temporary files), Log (the daemon's
 	// log), Output (its stdout and stderr) and, for Perl, IPVSADMLog.
 	Dir, Config, Table, Log, Output, IPVSADMLog string
 	// Started is when the program was started.
@@ -100,7 +101,7 @@ func StartDaemon(peer Peer, progs Programs, dir string, cfg Config) (*Daemon, er
 		Peer: peer, Dir: dir,
 		// Perl keys its pid file on the configuration's name.
 		Config:     filepath.Join(dir, fmt.Sprintf("ldbench-%s-%d.cf", peer, time.Now().UnixNano())),
-		Table:      filepath.Join(dir, "ipvs.json"),
+		Table:      filepath.Join(dir, "table", "ipvs.json"),
 		Log:        filepath.Join(dir, "ldirectord.log"),
 		Output:     filepath.Join(dir, "output"),
 		IPVSADMLog: filepath.Join(dir, "ipvsadm.log"),
@@ -108,6 +109,9 @@ func StartDaemon(peer Peer, progs Programs, dir string, cfg Config) (*Daemon, er
 	}
 	cfg.LogFile = d.Log
 	cfg.Fork = peer == PerlFork
+	if err := os.MkdirAll(filepath.Dir(d.Table), 0o755); err != nil {
+		return nil, err
+	}
 	if err := os.WriteFile(d.Config, []byte(cfg.Text()), 0o644); err != nil {
 		return nil, fmt.Errorf("%s: write the configuration: %w", peer, err)
 	}

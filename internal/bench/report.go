@@ -94,10 +94,17 @@ func metrics(o Options) []metric {
 				return 0, "", false
 			}
 			v := r.StartUp.Seconds()
-			if !r.StartComplete {
-				return v, fmt.Sprintf("> %.0f s", v), true
+			warm := ""
+			if r.Warm {
+				warm = " (warm)"
 			}
-			return v, fmt.Sprintf("%.2f s", v), true
+			if !r.StartComplete {
+				return v, fmt.Sprintf("> %.0f s%s", v, warm), true
+			}
+			return v, fmt.Sprintf("%.2f s%s", v, warm), true
+		}},
+		{name: "table changes at start-up", value: func(r *Result) (float64, string, bool) {
+			return float64(r.StartWrites), fmt.Sprint(r.StartWrites), r.Peer != Floor && r.StartComplete
 		}},
 		{name: "CPU s per 1,000 checks", value: func(r *Result) (float64, string, bool) {
 			return r.CPUPer1000, fmt.Sprintf("%.3f", r.CPUPer1000), r.Checks > 0

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/netip"
 	"os"
@@ -8,6 +9,8 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+
+	"github.com/ldirectord-go/ldirectord/kernel"
 )
 
 // Options say what one run of one peer measures.
@@ -32,6 +35,12 @@ type Options struct {
 	Failures []State
 	// ReloadChange is how many reals the reload changes; 0 skips it.
 	ReloadChange int
+	// Warm starts the peer on a table that already holds every real, as
+	// a restart finds it, instead of an empty one: the file stand-in
+	// rewrites the whole table for each change, so that building 10,000
+	// reals one by one takes it minutes. The start-up figure is then the
+	// time until every real was checked once and the table is complete.
+	Warm bool
 	// Logf reports progress.
 	Logf func(format string, args ...any) `json:"-"`
 }
@@ -42,16 +51,21 @@ type Result struct {
 	Peer      Peer   `json:"peer"`
 	N         int    `json:"n"`
 	CheckType string `json:"checktype"`
-	// StartUp is from start to a complete table; StartComplete is false
-	// when StartCap ran out first.
+	// StartUp is from start to a complete table (Warm: and every real
+	// checked once); StartComplete is false when StartCap ran out first.
+	Warm          bool          `json:"warm"`
+	StartWrites   int           `json:"startup_table_writes"`
 	StartUp       time.Duration `json:"startup_ns"`
 	StartComplete bool          `json:"startup_complete"`
 	// Steady state: CPU used by the process tree during Window, the checks
 	// that reached the real servers meanwhile, and their ratio.
-	Window     time.Duration `json:"window_ns"`
-	Checks     int           `json:"checks"`
-	CPU        time.Duration `json:"cpu_ns"`
-	CPUPer1000 float64       `json:"cpu_s_per_1000_checks"`
+	// SteadyWrites counts the table's changes in the window: none are
+	// due.
+	Window       time.Duration `json:"window_ns"`
+	SteadyWrites int           `json:"steady_table_writes"`
+	Checks       int           `json:"checks"`
+	CPU          time.Duration `json:"cpu_ns"`
+	CPUPer1000   float64       `json:"cpu_s_per_1000_checks"`
 	// CheckRate is the checks made over those due: 1 keeps to the
 	// schedule, below 1 falls behind it.
 	CheckRate float64 `json:"check_rate"`
@@ -76,6 +90,8 @@ type Detection struct {
 	Latency   Dist            `json:"latency"`
 	Missed    int             `json:"missed"`
 	Cap       time.Duration   `json:"cap_ns"`
+	// TableWrites counts the table's changes until the last real left.
+	TableWrites int `json:"table_writes"`
 }
 
 // Reload is the reload scenario: Changed reals changed in the file, half of
@@ -89,6 +105,69 @@ type Reload struct {
 	Converged       bool          `json:"converged"`
 	Time            time.Duration `json:"time_ns"`
 }
+
+// writeCounter counts the writes of the table file, each a rename of a new
+// file over it, from inotify events of its directory, which holds nothing
+// else.
+type writeCounter struct {
+	w    *fsnotify.Watcher
+	name string
+	n    int
+	lost bool
+}
+
+func countWrites(path string) (*writeCounter, error) {
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		return nil, fmt.Errorf("watch the table: %w", err)
+	}
+	if err := w.Add(filepath.Dir(path)); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("watch the table: %w", err)
+	}
+	return &writeCounter{w: w, name: path}, nil
+}
+
+// drain counts the events so far.
+func (c *writeCounter) drain() {
+	for {
+		select {
+		case ev := <-c.w.Events:
+			if ev.Name == c.name && ev.Has(fsnotify.Create) {
+				c.n++
+			}
+		case <-c.w.Errors:
+			c.lost = true
+		default:
+			return
+		}
+	}
+}
+
+// take returns the count since the last take. The watcher delivers events
+// a little late, so it first waits for 200ms without any.
+func (c *writeCounter) take() int {
+	quiet := time.NewTimer(200 * time.Millisecond)
+	defer quiet.Stop()
+	for done := false; !done; {
+		select {
+		case ev := <-c.w.Events:
+			if ev.Name == c.name && ev.Has(fsnotify.Create) {
+				c.n++
+			}
+			quiet.Reset(200 * time.Millisecond)
+		case <-c.w.Errors:
+			c.lost = true
+		case <-quiet.C:
+			done = true
+		}
+	}
+	n := c.n
+	c.n = 0
+	return n
+}
+
+func (c *writeCounter) close() { c.w.Close() }
 
 // pollEvery is how often the table file is looked at.
 const pollEvery = 5 * time.Millisecond
@@ -108,13 +187,26 @@ func Run(peer Peer, progs Programs, farm *Farm, dir string, opts Options) (Resul
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return Result{}, err
 	}
-	res := Result{Peer: peer, N: opts.N, CheckType: opts.CheckType}
+	res := Result{Peer: peer, N: opts.N, CheckType: opts.CheckType, Warm: opts.Warm && peer != Floor}
 	servers := farm.Servers()[:opts.N]
 	cfg := Config{PerVirtual: opts.PerVirtual, CheckType: opts.CheckType, Interval: opts.Interval, Timeout: opts.Timeout}
 	for _, s := range servers {
 		cfg.Reals = append(cfg.Reals, Real{Addr: s.Addr, Weight: 1})
 	}
 	farm.Reset()
+	if err := os.MkdirAll(filepath.Join(dir, "table"), 0o755); err != nil {
+		return res, err
+	}
+	if res.Warm {
+		if err := writeTable(filepath.Join(dir, "table", "ipvs.json"), cfg); err != nil {
+			return res, err
+		}
+	}
+	wc, err := countWrites(filepath.Join(dir, "table", "ipvs.json"))
+	if err != nil {
+		return res, err
+	}
+	defer wc.close()
 	d, err := StartDaemon(peer, progs, dir, cfg)
 	if err != nil {
 		return res, err
@@ -135,15 +227,31 @@ func Run(peer Peer, progs Programs, farm *Farm, dir string, opts Options) (Resul
 		}
 		return true
 	}
+	checked := func() bool {
+		for _, s := range servers {
+			if s.Arrivals() == nil {
+				return false
+			}
+		}
+		return all()
+	}
 
 	if peer != Floor {
 		logf("%s N=%d: waiting for the complete table", peer, opts.N)
-		ok, err := waitTable(d, tf, all, opts.StartCap)
+		ready := all
+		if res.Warm {
+			ready = checked
+		}
+		ok, err := waitTable(d, tf, wc, ready, opts.StartCap)
 		if err != nil {
 			return res, err
 		}
 		res.StartComplete = ok
 		res.StartUp = tf.Changed.Sub(d.Started)
+		if res.Warm {
+			res.StartUp = time.Since(d.Started)
+		}
+		res.StartWrites = wc.take()
 		if !ok {
 			res.StartUp = time.Since(d.Started)
 			res.Notes = append(res.Notes, fmt.Sprintf("start-up: %d of %d reals in the table after %v; later figures were not measured",
@@ -153,13 +261,15 @@ func Run(peer Peer, progs Programs, farm *Farm, dir string, opts Options) (Resul
 
 	time.Sleep(opts.Settle)
 	logf("%s N=%d: steady state for %v", peer, opts.N, opts.Window)
+	wc.take()
 	steady(&res, d, farm, servers, opts)
+	res.SteadyWrites = wc.take()
 
 	if peer != Floor && res.StartComplete {
 		for _, f := range opts.Failures {
 			for _, k := range opts.Ks {
 				logf("%s N=%d: %d reals %v", peer, opts.N, k, f)
-				det, ok, err := detect(d, tf, servers, f, k, all, opts)
+				det, ok, err := detect(d, tf, wc, servers, f, k, all, opts)
 				if err != nil {
 					return res, err
 				}
@@ -172,7 +282,7 @@ func Run(peer Peer, progs Programs, farm *Farm, dir string, opts Options) (Resul
 		}
 		if opts.ReloadChange > 0 {
 			logf("%s N=%d: reload with %d reals changed", peer, opts.N, opts.ReloadChange)
-			r, err := reload(d, tf, farm, cfg, opts)
+			r, err := reload(d, tf, wc, farm, cfg, opts)
 			if err != nil {
 				res.Notes = append(res.Notes, err.Error())
 			} else {
@@ -188,10 +298,47 @@ done:
 	return res, nil
 }
 
+// writeTable writes the table that cfg makes with every real up, in the
+// format of kernel.FileTable, in one write.
+func writeTable(path string, cfg Config) error {
+	var vs []kernel.Virtual
+	per := max(1, cfg.PerVirtual)
+	for i := 0; i < len(cfg.Reals); i += per {
+		a := virtualAddr(i/per, cfg.Reals[i].Addr.Port())
+		v := kernel.Virtual{Service: kernel.Service{Protocol: "tcp", Addr: a.Addr(), Port: a.Port(), Scheduler: "wlc"}}
+		for _, r := range cfg.Reals[i:min(i+per, len(cfg.Reals))] {
+			v.Destinations = append(v.Destinations, kernel.Destination{Addr: r.Addr.Addr(), Port: r.Addr.Port(), Method: kernel.Gate, Weight: r.Weight})
+		}
+		vs = append(vs, v)
+	}
+	data, err := json.Marshal(struct {
+		Virtuals []kernel.Virtual `json:"virtuals"`
+	}{vs})
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		return fmt.Errorf("warm table: %w", err)
+	}
+	// The file must be a table FileTable reads.
+	ft, err := kernel.OpenFile(path)
+	if err == nil {
+		var got []kernel.Virtual
+		if got, err = ft.List(); err == nil && len(got) != len(vs) {
+			err = fmt.Errorf("%d virtuals read back, %d written", len(got), len(vs))
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("warm table %s: %w", path, err)
+	}
+	return nil
+}
+
 // waitTable polls the table until cond holds; false when limit ran out.
-func waitTable(d *Daemon, tf *TableFile, cond func() bool, limit time.Duration) (bool, error) {
+func waitTable(d *Daemon, tf *TableFile, wc *writeCounter, cond func() bool, limit time.Duration) (bool, error) {
 	deadline := time.Now().Add(limit)
 	for {
+		wc.drain()
 		if _, err := tf.Poll(); err != nil {
 			return false, err
 		}
@@ -245,7 +392,7 @@ func victims(servers []*Server, k int) []*Server {
 
 // detect fails k reals, waits for each to leave the table and brings them
 // back; ok is false when the table was not complete again within StartCap.
-func detect(d *Daemon, tf *TableFile, servers []*Server, f State, k int, all func() bool, opts Options) (Detection, bool, error) {
+func detect(d *Daemon, tf *TableFile, wc *writeCounter, servers []*Server, f State, k int, all func() bool, opts Options) (Detection, bool, error) {
 	vs := victims(servers, k)
 	det := Detection{Failure: f.String(), K: len(vs), Cap: opts.Interval + opts.Timeout + opts.DetectCap}
 	at := make([]time.Time, len(vs))
@@ -264,7 +411,9 @@ func detect(d *Daemon, tf *TableFile, servers []*Server, f State, k int, all fun
 	out := make([]time.Duration, len(vs))
 	left := len(vs)
 	deadline := at[len(at)-1].Add(det.Cap)
+	wc.take()
 	for left > 0 && time.Now().Before(deadline) {
+		wc.drain()
 		changed, err := tf.Poll()
 		if err != nil {
 			return det, false, err
@@ -285,19 +434,20 @@ func detect(d *Daemon, tf *TableFile, servers []*Server, f State, k int, all fun
 		}
 	}
 	det.Latencies, det.Latency, det.Missed = out, Summarize(out), left
+	det.TableWrites = wc.take()
 	for _, s := range vs {
 		if err := s.Recover(); err != nil {
 			return det, false, err
 		}
 	}
-	ok, err := waitTable(d, tf, all, opts.StartCap)
+	ok, err := waitTable(d, tf, wc, all, opts.StartCap)
 	return det, ok, err
 }
 
 // reload rewrites the configuration with opts.ReloadChange reals changed,
 // sends SIGHUP and counts the table's writes until it matches the new
 // configuration and for two quiet seconds after.
-func reload(d *Daemon, tf *TableFile, farm *Farm, cfg Config, opts Options) (*Reload, error) {
+func reload(d *Daemon, tf *TableFile, wc *writeCounter, farm *Farm, cfg Config, opts Options) (*Reload, error) {
 	n := len(cfg.Reals)
 	r := &Reload{Reals: n, Changed: min(opts.ReloadChange, n)}
 	next := cfg
@@ -329,30 +479,7 @@ func reload(d *Daemon, tf *TableFile, farm *Farm, cfg Config, opts Options) (*Re
 		return true
 	}
 
-	w, err := fsnotify.NewWatcher()
-	if err != nil {
-		return nil, fmt.Errorf("reload: watch the table: %w", err)
-	}
-	defer w.Close()
-	if err := w.Add(filepath.Dir(d.Table)); err != nil {
-		return nil, fmt.Errorf("reload: watch the table: %w", err)
-	}
-	writes, overflow := 0, false
-	drain := func() {
-		for {
-			select {
-			case ev := <-w.Events:
-				if ev.Name == d.Table && ev.Has(fsnotify.Create) {
-					writes++
-				}
-			case <-w.Errors:
-				overflow = true
-			default:
-				return
-			}
-		}
-	}
-
+	wc.take()
 	next.LogFile = d.Log
 	next.Fork = d.Peer == PerlFork
 	tmp := d.Config + ".new"
@@ -368,7 +495,7 @@ func reload(d *Daemon, tf *TableFile, farm *Farm, cfg Config, opts Options) (*Re
 	}
 	deadline := start.Add(opts.StartCap)
 	for time.Now().Before(deadline) {
-		drain()
+		wc.drain()
 		if _, err := tf.Poll(); err != nil {
 			return nil, err
 		}
@@ -383,11 +510,11 @@ func reload(d *Daemon, tf *TableFile, farm *Farm, cfg Config, opts Options) (*Re
 		r.Time = time.Since(start)
 	}
 	for quiet := time.Now().Add(2 * time.Second); time.Now().Before(quiet); time.Sleep(50 * time.Millisecond) {
-		drain()
+		wc.drain()
 	}
-	r.TableWrites = writes
-	if overflow {
-		return r, fmt.Errorf("reload: the table watch lost events; %d writes counted", writes)
+	r.TableWrites = wc.take()
+	if wc.lost {
+		return r, fmt.Errorf("reload: the table watch lost events; %d writes counted", r.TableWrites)
 	}
 	return r, nil
 }

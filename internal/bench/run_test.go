@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"fmt"
 	"encoding/json"
 	"path/filepath"
 	"testing"
@@ -31,8 +32,15 @@ func TestSmoke(t *testing.T) {
 		Logf: func(f string, a ...any) { t.Logf(time.Now().Format("15:04:05.000 ")+f, a...) },
 	}
 	dir := t.TempDir()
-	for _, peer := range []Peer{Floor, Ours, Perl, PerlFork} {
-		res, err := Run(peer, progs, farm, filepath.Join(dir, string(peer)), opts)
+	// Cold and warm starts each by ours and by a Perl peer.
+	runs := []struct {
+		peer Peer
+		warm bool
+	}{{Floor, false}, {Ours, false}, {Perl, false}, {PerlFork, true}, {Ours, true}}
+	for i, r := range runs {
+		peer := r.peer
+		opts.Warm = r.warm
+		res, err := Run(peer, progs, farm, filepath.Join(dir, fmt.Sprint(i)), opts)
 		if err != nil {
 			t.Fatalf("%s: %v", peer, err)
 		}
