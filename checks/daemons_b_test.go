@@ -220,6 +220,9 @@ type daemon struct {
 	cmd  *exec.Cmd
 	log  *bytes.Buffer
 	done chan struct{}
+	// stop is the signal that ends the daemon's process group at cleanup:
+	// SIGTERM unless a test picks a faster one.
+	stop syscall.Signal
 }
 
 // startDaemon runs a daemon in the foreground with its output kept for
@@ -233,7 +236,7 @@ func startDaemon(t *testing.T, name string, args ...string) *daemon {
 // for daemons that refuse to run as root.
 func startDaemonAs(t *testing.T, user, name string, args ...string) *daemon {
 	t.Helper()
-	d := &daemon{cmd: exec.Command(name, args...), log: &bytes.Buffer{}, done: make(chan struct{})}
+	d := &daemon{cmd: exec.Command(name, args...), log: &bytes.Buffer{}, done: make(chan struct{}), stop: syscall.SIGTERM}
 	d.cmd.Stdout = &lockedWriter{w: d.log}
 	d.cmd.Stderr = d.cmd.Stdout
 	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: credential(t, user)}
@@ -243,7 +246,7 @@ func startDaemonAs(t *testing.T, user, name string, args ...string) *daemon {
 	go func() { d.cmd.Wait(); close(d.done) }()
 	t.Cleanup(func() {
 		pgid := d.cmd.Process.Pid
-		syscall.Kill(-pgid, syscall.SIGTERM)
+		syscall.Kill(-pgid, d.stop)
 		select {
 		case <-d.done:
 		case <-time.After(10 * time.Second):

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -43,6 +45,7 @@ ssl_key = <%[3]s
 disable_plaintext_auth = no
 auth_mechanisms = plain
 auth_failure_delay = 0
+login_trusted_networks = 127.0.0.0/8 ::1/128
 mail_location = maildir:%[1]s/mail/%%u
 passdb {
   driver = passwd-file
@@ -77,6 +80,8 @@ service anvil {
 	cfgFile := filepath.Join(dir, "dovecot.conf")
 	writeFile(t, cfgFile, cfg)
 	d := startDaemon(t, bin, "-F", "-c", cfgFile)
+	// dovecot takes seconds to stop on SIGTERM; its state is thrown away.
+	d.stop = syscall.SIGKILL
 	waitListening(t, d, 30*time.Second, loopback(p.imap), loopback(p.imaps), loopback(p.pop3), loopback(p.pop3s))
 	return p
 }
@@ -84,6 +89,8 @@ service anvil {
 // TestDovecot proves imap, imaps, pop and pops against a real dovecot:
 // greeting only, a good login, a bad login, and TLS spoken to a plain port.
 func TestDovecot(t *testing.T) {
+	// Parallel with the other daemons: their start-ups overlap.
+	t.Parallel()
 	p := startDovecot(t)
 	const timeout = 10 * time.Second
 	good := conf.Check{Login: "alice", Passwd: "wonderland"}
@@ -125,15 +132,29 @@ func TestDovecot(t *testing.T) {
 		r := runCheck(checkIMAP, targetAt(loopback(p.imaps), testTimeout, good))
 		wantVerdict(t, r, false, testTimeout, "timeout after 1.5s waiting for banner")
 	})
-	// Failed logins run together in a group of their own: dovecot delays
-	// an address's logins more after each failure.
+	// The checks run at once, the good ones first, and each verdict is
+	// asserted in its own subtest: after a failed login dovecot delays
+	// every login from the address, more after each failure, so failures
+	// one after another would take seconds each.
+	results := make([]Result, len(cases))
+	for _, up := range []bool{true, false} {
+		var wg sync.WaitGroup
+		for i, tc := range cases {
+			if tc.up != up {
+				continue
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				results[i] = runCheck(tc.f, targetAt(loopback(tc.port), timeout, tc.check))
+			}()
+		}
+		wg.Wait()
+	}
 	t.Run("group", func(t *testing.T) {
-		for _, tc := range cases {
+		for i, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
-				if !tc.up {
-					t.Parallel()
-				}
-				r := runCheck(tc.f, targetAt(loopback(tc.port), timeout, tc.check))
+				r := results[i]
 				wantVerdict(t, r, tc.up, timeout, tc.reason...)
 				if strings.Contains(r.Reason, "looking-glass") || strings.Contains(r.Reason, "wonderland") {
 					t.Errorf("reason %q shows the passwd", r.Reason)
@@ -146,6 +167,7 @@ func TestDovecot(t *testing.T) {
 // TestIMAPFailures covers the answers a real dovecot never gives, with a
 // scripted server.
 func TestIMAPFailures(t *testing.T) {
+	t.Parallel()
 	login := conf.Check{Login: "alice", Passwd: "wonderland"}
 	cases := []struct {
 		name   string

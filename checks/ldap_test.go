@@ -65,6 +65,8 @@ ou: people
 
 // TestSlapd proves ldap and ldaps against a real slapd.
 func TestSlapd(t *testing.T) {
+	// Parallel with the other daemons: their start-ups overlap.
+	t.Parallel()
 	p := startSlapd(t)
 	const timeout = 10 * time.Second
 	anon := conf.Check{Request: "/dc=example,dc=org"}
@@ -116,6 +118,7 @@ func TestSlapd(t *testing.T) {
 
 // TestLDAPFailures covers servers that are not LDAP or not there.
 func TestLDAPFailures(t *testing.T) {
+	t.Parallel()
 	check := conf.Check{Request: "/dc=example,dc=org"}
 	cases := []struct {
 		name   string

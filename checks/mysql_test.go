@@ -6,6 +6,7 @@ import (
 	"net"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -41,12 +42,16 @@ GRANT ALL ON ldtest.* TO 'alice'@'::1';
 		"--bind-address=127.0.0.1,::1", fmt.Sprintf("--port=%d", port), "--skip-name-resolve",
 		"--skip-log-bin", "--innodb-buffer-pool-size=16M", "--innodb-log-file-size=8M",
 		"--innodb-flush-log-at-trx-commit=0", "--init-file="+initSQL)
+	// A clean shutdown takes seconds and the data is thrown away.
+	d.stop = syscall.SIGKILL
 	waitListening(t, d, 60*time.Second, loopback(port))
 	return port
 }
 
 // TestMariaDB proves the mysql check against a real MariaDB server.
 func TestMariaDB(t *testing.T) {
+	// Parallel with the other daemons: their start-ups overlap.
+	t.Parallel()
 	port := startMariaDB(t)
 	const timeout = 10 * time.Second
 	good := conf.Check{Service: "mysql", Login: "alice", Passwd: "wonderland", Database: "ldtest",
@@ -85,6 +90,7 @@ func TestMariaDB(t *testing.T) {
 
 // TestMySQLFailures covers servers that are not MySQL or not there.
 func TestMySQLFailures(t *testing.T) {
+	t.Parallel()
 	check := conf.Check{Service: "mysql", Login: "alice", Passwd: "wonderland", Database: "ldtest", Request: "SELECT 1"}
 	cases := []struct {
 		name   string

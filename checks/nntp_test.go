@@ -16,6 +16,7 @@ import (
 // NNTP check is proven against a scripted server that speaks the first
 // exchange of RFC 3977: the greeting.
 func TestNNTP(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name   string
 		handle func(net.Conn)

@@ -45,6 +45,7 @@ func readTNSPacket(c net.Conn) (byte, error) {
 }
 
 func TestOracleFailures(t *testing.T) {
+	t.Parallel()
 	check := conf.Check{Service: "oracle", Login: "scott", Passwd: "tiger-secret", Database: "ORCL", Request: "/SELECT 1 FROM dual"}
 	refuse := func(descriptor string) func(net.Conn) {
 		return func(c net.Conn) {

@@ -43,6 +43,8 @@ func startPostgres(t *testing.T) uint16 {
 
 // TestPostgres proves the pgsql check against a real PostgreSQL server.
 func TestPostgres(t *testing.T) {
+	// Parallel with the other daemons: their start-ups overlap.
+	t.Parallel()
 	port := startPostgres(t)
 	const timeout = 10 * time.Second
 	good := conf.Check{Service: "pgsql", Login: "alice", Passwd: "wonderland", Database: "postgres", Request: "/SELECT 1"}
@@ -84,6 +86,7 @@ func TestPostgres(t *testing.T) {
 
 // TestPgSQLFailures covers servers that are not PostgreSQL or not there.
 func TestPgSQLFailures(t *testing.T) {
+	t.Parallel()
 	check := conf.Check{Service: "pgsql", Login: "alice", Passwd: "wonderland", Database: "postgres", Request: "SELECT 1"}
 	cases := []struct {
 		name   string

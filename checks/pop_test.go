@@ -14,6 +14,7 @@ import (
 // TestPOPFailures covers the answers a real dovecot never gives, with a
 // scripted server; TestDovecot has the real ones.
 func TestPOPFailures(t *testing.T) {
+	t.Parallel()
 	login := conf.Check{Login: "alice", Passwd: "wonderland"}
 	// userThen greets, accepts USER, and answers PASS with pass.
 	userThen := func(pass string) func(net.Conn) {

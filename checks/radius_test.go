@@ -85,6 +85,8 @@ server default {
 
 // TestFreeRADIUS proves the radius check against a real FreeRADIUS.
 func TestFreeRADIUS(t *testing.T) {
+	// Parallel with the other daemons: their start-ups overlap.
+	t.Parallel()
 	port := startFreeRADIUS(t)
 	good := conf.Check{Service: "radius", Login: "alice", Passwd: "wonderland", Secret: "sesame"}
 	with := func(f func(*conf.Check)) conf.Check { c := good; f(&c); return c }
@@ -121,6 +123,7 @@ func TestFreeRADIUS(t *testing.T) {
 
 // TestRADIUSFailures covers servers that are not RADIUS or not there.
 func TestRADIUSFailures(t *testing.T) {
+	t.Parallel()
 	check := conf.Check{Service: "radius", Login: "alice", Passwd: "wonderland", Secret: "sesame"}
 	cases := []struct {
 		name   string

@@ -46,6 +46,8 @@ func startSIPp(t *testing.T, transport, status string) uint16 {
 // TestSIPp proves the sip check against SIPp answering OPTIONS, over UDP
 // and TCP, with 200 OK and with a refusal.
 func TestSIPp(t *testing.T) {
+	// Parallel with the other daemons: their start-ups overlap.
+	t.Parallel()
 	const timeout = 5 * time.Second
 	cases := []struct {
 		name      string
@@ -75,6 +77,7 @@ func TestSIPp(t *testing.T) {
 // TestSIPFailures covers servers that are not SIP or not there, with
 // scripted servers; the default login is checked on the wire.
 func TestSIPFailures(t *testing.T) {
+	t.Parallel()
 	t.Run("default login", func(t *testing.T) {
 		t.Parallel()
 		got := make(chan string, 1)
