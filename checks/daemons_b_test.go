@@ -317,7 +317,8 @@ func credential(t *testing.T, name string) *syscall.Credential {
 	}
 	u, err := user.Lookup(name)
 	if err != nil {
-		t.Fatalf("system user %s: %v", name, err)
+		pkg := map[string]string{"postgres": "postgresql", "mysql": "mariadb-server"}[name]
+		t.Fatalf("system user %s: %v: install the Debian package %s, which creates it", name, err, pkg)
 	}
 	uid, _ := strconv.Atoi(u.Uid)
 	gid, _ := strconv.Atoi(u.Gid)
