@@ -23,7 +23,7 @@ type dovecotPorts struct{ imap, imaps, pop3, pop3s uint16 }
 // "wonderland", and a TLS certificate of its own.
 func startDovecot(t *testing.T) dovecotPorts {
 	t.Helper()
-	bin := needProgram(t, "dovecot-imapd dovecot-pop3d", "dovecot")
+	bin := needProgram(t, "dovecot-imapd dovecot-pop3d", "dovecot", "/usr/sbin/dovecot")
 	for p, pkg := range map[string]string{"/usr/lib/dovecot/imap": "dovecot-imapd", "/usr/lib/dovecot/pop3": "dovecot-pop3d"} {
 		if _, err := os.Stat(p); err != nil {
 			t.Fatalf("%s missing: install the Debian package %s", p, pkg)
