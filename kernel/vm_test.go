@@ -101,7 +101,12 @@ func BenchmarkVM(b *testing.B) {
 		for _, m := range benchMetric.FindAllStringSubmatch(line, -1) {
 			v, err := strconv.ParseFloat(m[1], 64)
 			if err == nil {
-				b.ReportMetric(v, strings.TrimPrefix(name, "BenchmarkInVM")+"-"+m[2])
+				// "BenchmarkInVMChanges/netlink/1000dests" reports as
+				// "netlink-1000dests-changes/s".
+				sub := strings.SplitN(name, "/", 2)
+				if len(sub) == 2 {
+					b.ReportMetric(v, strings.ReplaceAll(sub[1], "/", "-")+"-"+m[2])
+				}
 			}
 		}
 	}
