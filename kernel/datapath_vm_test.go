@@ -76,7 +76,17 @@ type realServer struct{ ns, addr string }
 // name of the real server that answered.
 func get(t *testing.T, url string) string {
 	t.Helper()
-	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
+	return getFrom(t, nil, url)
+}
+
+// getFrom is get from a given local address (nil: the kernel's choice).
+func getFrom(t *testing.T, local *net.TCPAddr, url string) string {
+	t.Helper()
+	dialer := &net.Dialer{Timeout: 10 * time.Second}
+	if local != nil {
+		dialer.LocalAddr = local
+	}
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true, DialContext: dialer.DialContext}, Timeout: 10 * time.Second}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
@@ -94,7 +104,8 @@ func get(t *testing.T, url string) string {
 
 // TestInVMDataPath proves that what netlink writes carries traffic: a
 // virtual IP on a dummy interface, two real servers behind it with masq,
-// and weight 0 takes one of them out of new connections.
+// and weight 0 takes one of them out of new connections; then the same two
+// behind a second virtual IP with direct routing.
 func TestInVMDataPath(t *testing.T) {
 	inVM(t)
 	tab := openNetlink(t)
@@ -140,6 +151,43 @@ func TestInVMDataPath(t *testing.T) {
 		t.Fatalf("with %s at weight 0, new connections went to %v; want all 8 to %s", r2.ns, seen, r1.ns)
 	}
 	t.Logf("weight 0 on %s: new connections go only to %s", r2.ns, r1.ns)
+
+	// Direct routing: the packet reaches the real server unchanged, so it
+	// holds the virtual IP on its lo, and answers straight to the client.
+	// The client speaks from the director's veth address; the answer comes
+	// from an address the director owns, which accept_local lets in.
+	vipDR := rip("10.1.0.2")
+	ipCmd(t, "addr", "add", vipDR.String()+"/32", "dev", "vip0")
+	for _, r := range []realServer{r1, r2} {
+		ipCmd(t, "-n", r.ns, "addr", "add", vipDR.String()+"/32", "dev", "lo")
+	}
+	for _, k := range []string{"all/accept_local", "vh1/accept_local", "vh2/accept_local", "all/rp_filter", "vh1/rp_filter", "vh2/rp_filter"} {
+		v := "1\n"
+		if strings.HasSuffix(k, "rp_filter") {
+			v = "0\n"
+		}
+		if err := os.WriteFile("/proc/sys/net/ipv4/conf/"+k, []byte(v), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dr := kernel.Service{Protocol: "tcp", Addr: vipDR, Port: 80, Scheduler: "rr"}
+	if err := tab.AddService(dr); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []realServer{r1, r2} {
+		if err := tab.AddDestination(dr, kernel.Destination{Addr: rip(r.addr), Port: 80, Method: kernel.Gate, Weight: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	from := &net.TCPAddr{IP: net.ParseIP("10.2.1.1")}
+	seen = map[string]int{}
+	for i := 0; i < 6; i++ {
+		seen[getFrom(t, from, "http://"+vipDR.String()+"/")]++
+	}
+	if seen[r1.ns] == 0 || seen[r2.ns] == 0 || len(seen) != 2 {
+		t.Fatalf("direct routing over both real servers answered %v, want both %s and %s", seen, r1.ns, r2.ns)
+	}
+	t.Logf("direct routing: both real servers answer through %s: %v", vipDR, seen)
 	out := runIpvsadm(t, "-Ln", "--stats")
 	t.Logf("ipvsadm -Ln --stats:\n%s", out)
 }
