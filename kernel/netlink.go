@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/moby/ipvs"
+	vnl "github.com/vishvananda/netlink"
 )
 
 // netnsDir is where `ip netns` keeps named network namespaces.
@@ -38,10 +40,13 @@ type Netlink struct {
 var _ Table = (*Netlink)(nil)
 
 // NewNetlink opens the IPVS table of the current network namespace. The
-// ip_vs module must be loaded (moby/ipvs tries modprobe, which may be
-// missing or not allowed).
+// ip_vs module must be loaded, or loadable with modprobe.
 func NewNetlink() (Table, error) {
-	return openNetlink("", "the current network namespace")
+	n, err := openNetlink("", "the current network namespace")
+	if err != nil {
+		return nil, err // not a nil *Netlink in a non-nil Table
+	}
+	return n, nil
 }
 
 // NewNetlinkInNamespace opens the IPVS table of a named network namespace,
@@ -55,22 +60,42 @@ func NewNetlinkInNamespace(name string) (Table, error) {
 	if !filepath.IsAbs(p) {
 		p = filepath.Join(netnsDir, name)
 	}
-	return openNetlink(p, "network namespace "+p)
+	n, err := openNetlink(p, "network namespace "+p)
+	if err != nil {
+		return nil, err
+	}
+	return n, nil
 }
 
 func openNetlink(path, where string) (*Netlink, error) {
+	if err := ipvsPresent(); err != nil {
+		return nil, fmt.Errorf("netlink: opening the IPVS table of %s: %w", where, err)
+	}
 	h, err := ipvs.New(path)
 	if err != nil {
 		return nil, fmt.Errorf("netlink: opening the IPVS table of %s: %w", where, err)
 	}
-	n := &Netlink{handle: h, where: where}
-	// moby/ipvs only logs when the kernel has no IPVS; say it here, once,
-	// instead of failing on every later call.
 	if _, err := h.GetServices(); err != nil {
 		h.Close()
-		return nil, fmt.Errorf("netlink: reading the IPVS table of %s (is the ip_vs module loaded?): %w", where, err)
+		return nil, fmt.Errorf("netlink: reading the IPVS table of %s: %w", where, err)
 	}
-	return n, nil
+	return &Netlink{handle: h, where: where}, nil
+}
+
+// ipvsPresent checks that the kernel has IPVS's generic netlink family,
+// loading ip_vs if it can. It must pass before the first ipvs.New: moby/ipvs
+// looks the family up once per process and, when it is missing, keeps
+// sending to family 0, where every call "succeeds" and does nothing.
+func ipvsPresent() error {
+	if _, err := vnl.GenlFamilyGet("IPVS"); err == nil {
+		return nil
+	}
+	// What moby/ipvs would try; it may be missing or not allowed.
+	exec.Command("modprobe", "-q", "ip_vs").Run()
+	if _, err := vnl.GenlFamilyGet("IPVS"); err != nil {
+		return fmt.Errorf("the kernel has no IPVS (is the ip_vs module loaded?): %w", err)
+	}
+	return nil
 }
 
 // Close releases the netlink socket.

@@ -4,7 +4,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"net/netip"
+	"os"
 	"reflect"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -112,5 +114,23 @@ func TestKernelErrorsMapToSentinels(t *testing.T) {
 	}
 	if err := n.fail("adding", "x", syscall.EINVAL); errors.Is(err, ErrExist) || errors.Is(err, ErrNotExist) {
 		t.Errorf("EINVAL mapped to a sentinel: %v", err)
+	}
+}
+
+// On a kernel without IPVS (this project's build host), opening the table
+// fails at once and says why, rather than on every later call.
+func TestNewNetlinkWithoutIPVS(t *testing.T) {
+	if _, err := os.Stat("/proc/net/ip_vs"); err == nil {
+		t.Skip("this kernel has IPVS; TestVM covers NewNetlink")
+	}
+	tab, err := NewNetlink()
+	if err == nil || tab != nil {
+		t.Fatalf("NewNetlink without IPVS = %v, %v; want nil and an error", tab, err)
+	}
+	if !strings.Contains(err.Error(), "ip_vs module") {
+		t.Errorf("error does not point at the ip_vs module: %v", err)
+	}
+	if _, err := NewNetlinkInNamespace("no-such-namespace"); err == nil || !strings.Contains(err.Error(), "/var/run/netns/no-such-namespace") {
+		t.Errorf("NewNetlinkInNamespace of a missing namespace: err = %v, want one naming its path", err)
 	}
 }
