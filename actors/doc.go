@@ -37,6 +37,10 @@ type Options struct {
 	// BackoffMax bounds the wait between retries after a failed write
 	// (default 10s).
 	BackoffMax time.Duration
+	// ReadyWrite is how long Daemon.Ready waits, beyond the start grace
+	// time, for a failing first write of the table to succeed (default
+	// 20s).
+	ReadyWrite time.Duration
 	// Hostname goes into alert mails; LookupAddr finds the names a
 	// maintenancedir file may use.
 	Hostname   string
@@ -64,6 +68,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.BackoffMax <= 0 {
 		o.BackoffMax = 10 * time.Second
+	}
+	if o.ReadyWrite <= 0 {
+		o.ReadyWrite = 20 * time.Second
 	}
 	if o.Hostname == "" {
 		o.Hostname = "localhost"

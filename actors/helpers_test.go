@@ -136,7 +136,7 @@ func (h *harness) run(cfgs ...*conf.Config) *harness {
 	d, err := Start(Options{
 		Log: zap.New(core), Table: h.table, Check: h.fake.check, Load: h.load,
 		Resync: 100 * time.Millisecond, BackoffMax: 200 * time.Millisecond,
-		Sendmail: h.opts.Sendmail,
+		Sendmail: h.opts.Sendmail, ReadyWrite: h.opts.ReadyWrite,
 	}, cfgs...)
 	if err != nil {
 		h.t.Fatalf("Start: %v", err)

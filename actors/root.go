@@ -7,8 +7,10 @@ package actors
 //
 // Takes: *messages.Reload (to the instance of that file), *messages.ReloadAll
 // (instances started, reloaded and stopped to match), *messages.ReloadFile
-// and *messages.Status (to every instance), *messages.Shutdown. Answers
-// with *messages.Reloaded, []*messages.StatusReport and *messages.Stopped.
+// and *messages.Status (to every instance), *messages.Shutdown,
+// *messages.AwaitApplied (to the writer, naming every instance). Answers
+// with *messages.Reloaded, []*messages.StatusReport and *messages.Stopped;
+// the writer answers *messages.Applied.
 
 import (
 	"errors"
@@ -49,6 +51,9 @@ func (r *root) Receive(ctx actor.Context) {
 		}
 	case *messages.ReloadAll:
 		ctx.Respond(&messages.Reloaded{Err: r.reloadAll(ctx, msg.Configs)})
+	case *messages.AwaitApplied:
+		ctx.RequestWithCustomSender(r.writer,
+			&messages.AwaitApplied{Owners: slices.Clone(r.files), Deadline: msg.Deadline}, ctx.Sender())
 	case *pidsQuery:
 		ctx.Respond(append([]*actor.PID{r.writer}, r.instances...))
 	case *messages.Reload:
@@ -137,6 +142,10 @@ type Daemon struct {
 	root   *actor.PID
 	sub    *eventstream.Subscription
 	log    *zap.Logger
+	// grace is the longest start grace time of the configurations.
+	grace      time.Duration
+	backoffMax time.Duration
+	readyWrite time.Duration
 }
 
 // Start builds the tree for the configurations given (the one named on the
@@ -152,7 +161,10 @@ func Start(opts Options, cfgs ...*conf.Config) (*Daemon, error) {
 	opts = opts.withDefaults()
 	quiet := func(*actor.ActorSystem) *slog.Logger { return slog.New(slog.DiscardHandler) }
 	sys := actor.NewActorSystem(actor.WithLoggerFactory(quiet))
-	d := &Daemon{system: sys, log: opts.Log}
+	d := &Daemon{system: sys, log: opts.Log, backoffMax: opts.BackoffMax, readyWrite: opts.ReadyWrite}
+	for _, c := range cfgs {
+		d.grace = max(d.grace, startGrace(c))
+	}
 	d.sub = sys.EventStream.Subscribe(func(evt any) {
 		if e, ok := evt.(*actor.SupervisorEvent); ok {
 			d.log.Warn("actor failed", zap.String("actor", e.Child.Id), zap.String("reason", fmt.Sprint(e.Reason)), zap.String("directive", e.Directive.String()))
@@ -161,6 +173,25 @@ func Start(opts Options, cfgs ...*conf.Config) (*Daemon, error) {
 	d.root = sys.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return &root{opts: opts, cfgs: cfgs} },
 		actor.WithSupervisor(actor.NewOneForOneStrategy(instanceRestarts, restartWindow, actor.DefaultDecider))))
 	return d, nil
+}
+
+// Ready waits until the table holds the desired state of every
+// configuration the daemon started with: their virtual services are in it
+// (real servers join as their first checks pass). That is after the first
+// checks, or the start grace time. It returns the write error when the
+// table still cannot be written Options.ReadyWrite after that.
+func (d *Daemon) Ready() error {
+	wait := d.grace + d.readyWrite
+	msg := &messages.AwaitApplied{Deadline: time.Now().Add(wait)}
+	// The writer answers at its first failed retry past the deadline.
+	res, err := d.system.Root.RequestFuture(d.root, msg, wait+d.backoffMax+askTimeout).Result()
+	if err != nil {
+		return fmt.Errorf("wait for the first write of the IPVS table: %w", err)
+	}
+	if err := res.(*messages.Applied).Err; err != nil {
+		return fmt.Errorf("the IPVS table could not be written within %v of start: %w", wait, err)
+	}
+	return nil
 }
 
 // Reload reads every configuration file again and applies what changed. A

@@ -4,7 +4,8 @@ package actors
 // *messages.Desired (an instance's whole desired table, kept per owner),
 // *messages.Release (an instance leaving; its services go except those kept
 // for cleanstop = no) and *messages.Flush (apply now, answered with
-// *messages.Flushed). Updates that arrive together are applied once; the
+// *messages.Flushed) and *messages.AwaitApplied (answered with
+// *messages.Applied once the owners named are in the table). Updates that arrive together are applied once; the
 // table is read back every Resync and repaired; failed writes are retried
 // with a growing backoff, and the latest desired state is kept until it is
 // in the table. It sends nothing to other actors.
@@ -27,6 +28,16 @@ type writerState struct {
 	owners  map[string]*messages.Desired
 	order   []string
 	retired map[kernel.ServiceKey]bool
+	// applied holds the owners whose desired state was in a table that
+	// was written; waiters wait for theirs to be.
+	applied map[string]bool
+	waiters []waiter
+}
+
+// waiter is an AwaitApplied not yet answered.
+type waiter struct {
+	to  *actor.PID
+	msg *messages.AwaitApplied
 }
 
 type writer struct {
@@ -40,7 +51,7 @@ type writer struct {
 }
 
 func newWriter(opts Options) actor.Producer {
-	st := &writerState{owners: map[string]*messages.Desired{}, retired: map[kernel.ServiceKey]bool{}}
+	st := &writerState{owners: map[string]*messages.Desired{}, retired: map[kernel.ServiceKey]bool{}, applied: map[string]bool{}}
 	return func() actor.Actor {
 		return &writer{opts: opts, writerState: st}
 	}
@@ -57,14 +68,19 @@ func (w *writer) Receive(ctx actor.Context) {
 		w.release(msg)
 		w.schedule(ctx, 0)
 	case *messages.Flush:
-		ctx.Respond(&messages.Flushed{Err: w.apply()})
+		err := w.apply()
+		ctx.Respond(&messages.Flushed{Err: err})
+		w.answer(ctx, err)
 		w.reschedule(ctx)
+	case *messages.AwaitApplied:
+		w.waiters = append(w.waiters, waiter{to: ctx.Sender(), msg: msg})
+		w.answer(ctx, nil)
 	case *applyTick:
 		if msg.token != w.token {
 			return
 		}
 		w.timer = nil
-		w.apply()
+		w.answer(ctx, w.apply())
 		w.reschedule(ctx)
 	case *crash:
 		panic("crash requested")
@@ -154,6 +170,9 @@ func (w *writer) apply() error {
 		return w.failed(err)
 	}
 	clear(w.retired)
+	for o := range w.owners {
+		w.applied[o] = true
+	}
 	if w.failing {
 		w.opts.Log.Info("ipvs table in step again")
 	}
@@ -170,6 +189,33 @@ func (w *writer) failed(err error) error {
 	w.failing = true
 	w.opts.Log.Error("ipvs table update failed; will retry", zap.Error(err), zap.Duration("retry_in", w.backoff))
 	return err
+}
+
+// answer tells the waiters whose owners are all in the table so, and those
+// past their deadline the error of the last write, if it failed.
+func (w *writer) answer(ctx actor.Context, err error) {
+	now := time.Now()
+	kept := w.waiters[:0]
+	for _, wt := range w.waiters {
+		switch {
+		case w.allApplied(wt.msg.Owners):
+			ctx.Send(wt.to, &messages.Applied{})
+		case err != nil && !now.Before(wt.msg.Deadline):
+			ctx.Send(wt.to, &messages.Applied{Err: err})
+		default:
+			kept = append(kept, wt)
+		}
+	}
+	w.waiters = kept
+}
+
+func (w *writer) allApplied(owners []string) bool {
+	for _, o := range owners {
+		if !w.applied[o] {
+			return false
+		}
+	}
+	return true
 }
 
 // dropAbsentOptional removes from desired the optional destinations that

@@ -3,6 +3,8 @@
 package messages
 
 import (
+	"time"
+
 	"github.com/ldirectord-go/ldirectord/actors/plan"
 	"github.com/ldirectord-go/ldirectord/checks"
 	"github.com/ldirectord-go/ldirectord/conf"
@@ -115,3 +117,16 @@ type StatusReport struct {
 	Name   string
 	Health plan.Health
 }
+
+// AwaitApplied asks the root when the table first holds the desired state
+// of every running instance; the root fills Owners and passes it to the
+// writer, which answers Applied once a table holding the desired state of
+// every one of Owners was written, or with the write error when writing
+// still fails after Deadline.
+type AwaitApplied struct {
+	Owners   []string
+	Deadline time.Time
+}
+
+// Applied answers AwaitApplied.
+type Applied struct{ Err error }

@@ -23,7 +23,8 @@ const readyWord = "ready"
 
 // detach re-executes this program as a daemon in its own session with its
 // standard streams on /dev/null, and waits until it reports that it runs
-// (pid file written, actors started) or why it could not start.
+// (pid file written, virtual services in the table) or why it could not
+// start.
 func detach(inv invocation, path, pidFile string) error {
 	exe, err := os.Executable()
 	if err != nil {

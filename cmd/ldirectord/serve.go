@@ -104,6 +104,16 @@ func serve(inv invocation, path, pidFile string, ready func(error)) int {
 		return fail(err)
 	}
 	log.Info("started", zap.Int("pid", os.Getpid()), zap.String("config", path), zap.String("version", Version))
+	// Ready (and start returning) means the virtual services are in the
+	// table, which is what heartbeat and systemd start the next unit on.
+	if err := d.Ready(); err != nil {
+		log.Error("start failed", zap.Error(err))
+		if serr := d.Stop(); serr != nil {
+			log.Error("stop", zap.Error(serr))
+		}
+		return fail(err)
+	}
+	log.Info("virtual services in the table")
 	if ready != nil {
 		ready(nil)
 	}
