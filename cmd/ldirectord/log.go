@@ -45,11 +45,11 @@ func newLogger(debug bool, cfg *conf.Config) (*zap.Logger, func(), error) {
 			target = defaultLogFile
 		}
 		if strings.HasPrefix(target, "/") {
-			f, err := os.OpenFile(target, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+			f, err := openLogFile(target)
 			if err != nil {
-				return nil, nil, fmt.Errorf("open logfile: %w", err)
+				return nil, nil, err
 			}
-			sink, closeFn = zapcore.Lock(f), func() { f.Close() }
+			sink, closeFn = f, func() { f.Close() }
 		} else {
 			fac, ok := facilities[strings.ToLower(target)]
 			if !ok {
