@@ -21,9 +21,13 @@ const CacheEnv = "LDIRECTORD_VM_CACHE"
 // DefaultCache is where the guest kernel is kept between runs.
 const DefaultCache = "/var/cache/ldirectord-go-vm"
 
-// metaPackage is Debian's package that depends on the current cloud kernel.
-// The cloud flavour is small and boots quickly; it has every IPVS module.
-const metaPackage = "linux-image-cloud-amd64"
+// Kernel flavours. The cloud flavour is small and boots quickly; it has
+// every IPVS module but no 9p. The standard flavour also has 9p (and
+// overlayfs), which HostRoot needs to share the host's / with the guest.
+const (
+	cloudFlavour    = "cloud-amd64"
+	standardFlavour = "amd64"
+)
 
 // guestKernel is a kernel image and its unpacked modules in the cache.
 type guestKernel struct {
@@ -39,10 +43,10 @@ func cacheDir() string {
 	return DefaultCache
 }
 
-// ensureKernel returns the cached kernel, downloading and unpacking Debian's
-// package the first time. A lock file serialises test processes that start
-// at once (go test runs packages in parallel).
-func ensureKernel(ctx context.Context) (*guestKernel, error) {
+// ensureKernel returns the cached kernel of the flavour, downloading and
+// unpacking Debian's package the first time. A lock file serialises test
+// processes that start at once (go test runs packages in parallel).
+func ensureKernel(ctx context.Context, flavour string) (*guestKernel, error) {
 	dir := cacheDir()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("vm: kernel cache %s: %w", dir, err)
@@ -58,10 +62,10 @@ func ensureKernel(ctx context.Context) (*guestKernel, error) {
 	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
 
 	// A cached kernel is used as it is: no apt query on the common path.
-	if k, err := findCached(dir); err == nil {
+	if k, err := findCached(dir, flavour); err == nil {
 		return k, nil
 	}
-	pkg, err := pickKernelPackage(ctx)
+	pkg, err := pickKernelPackage(ctx, flavour)
 	if err != nil {
 		return nil, err
 	}
@@ -89,29 +93,39 @@ func ensureKernel(ctx context.Context) (*guestKernel, error) {
 	if err := os.Rename(root, final); err != nil {
 		return nil, fmt.Errorf("vm: storing the kernel in the cache: %w", err)
 	}
-	return findCached(dir)
+	return findCached(dir, flavour)
 }
 
-var kernelPkg = regexp.MustCompile(`linux-image-[0-9][^ \s]*-cloud-amd64`)
+// versionOf matches a kernel version of one flavour: 6.1.0-56-amd64 is of
+// the standard flavour, 6.1.0-56-cloud-amd64 is not.
+func versionOf(flavour string) *regexp.Regexp {
+	return regexp.MustCompile(`[0-9]+\.[0-9]+\.[0-9]+-[0-9]+-` + regexp.QuoteMeta(flavour))
+}
 
-// pickKernelPackage asks apt which versioned kernel the cloud meta package
-// currently depends on.
-func pickKernelPackage(ctx context.Context) (string, error) {
-	out, err := exec.CommandContext(ctx, "apt-cache", "depends", metaPackage).CombinedOutput()
+// pickKernelPackage asks apt which versioned kernel the flavour's meta
+// package (linux-image-cloud-amd64, linux-image-amd64) depends on.
+func pickKernelPackage(ctx context.Context, flavour string) (string, error) {
+	meta := "linux-image-" + flavour
+	out, err := exec.CommandContext(ctx, "apt-cache", "depends", meta).CombinedOutput()
 	if err != nil {
-		return "", fmt.Errorf("vm: apt-cache depends %s: %w\n%s", metaPackage, err, out)
+		return "", fmt.Errorf("vm: apt-cache depends %s: %w\n%s", meta, err, out)
 	}
-	m := kernelPkg.Find(out)
+	re := regexp.MustCompile(`linux-image-(` + versionOf(flavour).String() + `)(\s|$)`)
+	m := re.FindSubmatch(out)
 	if m == nil {
-		return "", fmt.Errorf("vm: apt-cache depends %s names no linux-image-<version>-cloud-amd64 (run apt-get update?):\n%s", metaPackage, out)
+		return "", fmt.Errorf("vm: apt-cache depends %s names no linux-image-<version>-%s (run apt-get update?):\n%s", meta, flavour, out)
 	}
-	return string(m), nil
+	return "linux-image-" + string(m[1]), nil
 }
 
-func findCached(dir string) (*guestKernel, error) {
+func findCached(dir, flavour string) (*guestKernel, error) {
+	want := regexp.MustCompile(`^` + versionOf(flavour).String() + `$`)
 	images, _ := filepath.Glob(filepath.Join(dir, "*", "boot", "vmlinuz-*"))
 	for _, img := range images {
 		version := strings.TrimPrefix(filepath.Base(img), "vmlinuz-")
+		if !want.MatchString(version) {
+			continue
+		}
 		root := filepath.Dir(filepath.Dir(img))
 		mods := filepath.Join(root, "lib", "modules", version)
 		if _, err := os.Stat(filepath.Join(mods, "kernel")); err != nil {
@@ -119,7 +133,7 @@ func findCached(dir string) (*guestKernel, error) {
 		}
 		return &guestKernel{version: version, image: img, modDir: mods}, nil
 	}
-	return nil, fmt.Errorf("vm: no kernel in cache %s", dir)
+	return nil, fmt.Errorf("vm: no %s kernel in cache %s", flavour, dir)
 }
 
 // DefaultModules are loaded in every guest: IPVS with all of its

@@ -22,6 +22,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -51,7 +52,22 @@ type Options struct {
 	MemoryMB int
 	// Console, when set, receives the raw console as it is printed.
 	Console io.Writer
+	// HostRoot boots Debian's standard kernel (which has 9p) instead of the
+	// cloud one, shares the host's / read-only into the guest over
+	// virtio-9p and runs the command chrooted there, on a writable tmpfs
+	// overlay with fresh /proc, /sys, /dev, /run and /tmp: host-installed
+	// programs (the Perl ldirectord, keepalived) run unchanged. Binaries and
+	// Files land in the overlay at the same guest paths. Nothing written in
+	// the guest reaches the host.
+	HostRoot bool
 }
+
+// HostRootModules are loaded besides DefaultModules when Options.HostRoot
+// is set: virtio-9p to reach the host's / and overlayfs to write over it.
+var HostRootModules = []string{"virtio_pci", "9pnet_virtio", "9p", "overlay"}
+
+// hostRootTag is the 9p mount tag of the host's / in the guest.
+const hostRootTag = "hostroot"
 
 // Result is what the command did in the guest.
 type Result struct {
@@ -124,7 +140,11 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
 
-	k, err := ensureKernel(ctx)
+	flavour := cloudFlavour
+	if opts.HostRoot {
+		flavour = standardFlavour
+	}
+	k, err := ensureKernel(ctx, flavour)
 	if err != nil {
 		return Result{}, err
 	}
@@ -144,6 +164,11 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 		"-serial", "stdio", "-nic", "none",
 		"-kernel", k.image, "-initrd", initrd,
 		"-append", "console=ttyS0 quiet loglevel=3 panic=-1",
+	}
+	if opts.HostRoot {
+		// multidevs=remap keeps inode numbers unique across the host's
+		// mounts, which the guest would otherwise see as one file system.
+		args = append(args, "-virtfs", "local,path=/,mount_tag="+hostRootTag+",security_model=none,readonly=on,multidevs=remap")
 	}
 	if _, err := os.Stat("/usr/share/qemu/qboot.rom"); err == nil {
 		// qboot skips SeaBIOS's device probing: about a second per boot.
@@ -227,7 +252,11 @@ func buildInitramfs(k *guestKernel, opts Options, dst string) error {
 			return err
 		}
 	}
-	mods, err := k.moduleOrder(append(append([]string{}, DefaultModules...), opts.Modules...))
+	want := append(append([]string{}, DefaultModules...), opts.Modules...)
+	if opts.HostRoot {
+		want = append(want, HostRootModules...)
+	}
+	mods, err := k.moduleOrder(want)
 	if err != nil {
 		return err
 	}
@@ -266,7 +295,7 @@ func buildInitramfs(k *guestKernel, opts Options, dst string) error {
 			return err
 		}
 	}
-	a.addData("/init", 0o755, []byte(initScript(opts, guestMods)))
+	a.addData("/init", 0o755, []byte(initScript(opts, k.version, guestMods)))
 
 	f, err := os.Create(dst)
 	if err != nil {
@@ -322,7 +351,7 @@ func shellQuote(s string) string {
 // initScript is the guest's PID 1: it mounts the kernel file systems, loads
 // the modules, brings lo up, runs the command between two markers and
 // powers off. Everything the host needs comes back over the console.
-func initScript(opts Options, modules []string) string {
+func initScript(opts Options, version string, modules []string) string {
 	var b strings.Builder
 	b.WriteString("#!/bin/busybox sh\n")
 	b.WriteString("/bin/busybox --install -s /bin\n")
@@ -334,6 +363,9 @@ func initScript(opts Options, modules []string) string {
 		fmt.Fprintf(&b, "insmod %s || echo 'ldirectord-vm: insmod %s failed'\n", m, path.Base(m))
 	}
 	b.WriteString("ip link set lo up\n")
+	if opts.HostRoot {
+		hostRootSetup(&b, opts, version)
+	}
 	for _, e := range opts.Env {
 		k, v, _ := strings.Cut(e, "=")
 		fmt.Fprintf(&b, "export %s=%s\n", k, shellQuote(v))
@@ -342,14 +374,62 @@ func initScript(opts Options, modules []string) string {
 	if dir == "" {
 		dir = "/"
 	}
-	fmt.Fprintf(&b, "cd %s\n", shellQuote(dir))
-	fmt.Fprintf(&b, "echo %s\n", shellQuote(startMarker))
-	b.WriteString(shellQuote(opts.Command))
+	command := shellQuote(opts.Command)
 	for _, arg := range opts.Args {
-		b.WriteString(" " + shellQuote(arg))
+		command += " " + shellQuote(arg)
 	}
-	b.WriteString(" </dev/null\n")
+	if opts.HostRoot {
+		fmt.Fprintf(&b, "echo %s\n", shellQuote(startMarker))
+		// The host's sh runs the command, so that a command name is looked
+		// up in the host's PATH.
+		fmt.Fprintf(&b, "chroot %s /bin/sh -c %s </dev/null\n", newRoot, shellQuote("cd "+shellQuote(dir)+" && exec "+command))
+	} else {
+		fmt.Fprintf(&b, "cd %s\n", shellQuote(dir))
+		fmt.Fprintf(&b, "echo %s\n", shellQuote(startMarker))
+		b.WriteString(command + " </dev/null\n")
+	}
 	fmt.Fprintf(&b, "echo \"%s$? ===\"\n", exitMarker)
 	b.WriteString("poweroff -f\n")
 	return b.String()
+}
+
+// newRoot is where the guest assembles the host's / for HostRoot.
+const newRoot = "/newroot"
+
+// hostRootSetup mounts the host's / (9p, read-only) under a tmpfs overlay
+// at newRoot, gives it its own kernel file systems and copies the caller's
+// binaries, files and the guest kernel's modules into it. A step that fails
+// powers the guest off without an exit status, so Run reports the console.
+func hostRootSetup(b *strings.Builder, opts Options, version string) {
+	fail := func(what string) string {
+		return fmt.Sprintf(" || { echo %s; poweroff -f; }\n", shellQuote("ldirectord-vm: HostRoot: "+what+" failed"))
+	}
+	b.WriteString("mkdir -p /host /ovl " + newRoot + "\n")
+	b.WriteString("mount -t 9p -o ro,trans=virtio,version=9p2000.L,msize=262144,cache=loose " + hostRootTag + " /host" + fail("mounting the host's / over 9p"))
+	b.WriteString("mount -t tmpfs ovl /ovl && mkdir -p /ovl/upper /ovl/work" + fail("the overlay's tmpfs"))
+	b.WriteString("mount -t overlay -o lowerdir=/host,upperdir=/ovl/upper,workdir=/ovl/work overlay " + newRoot + fail("the overlay over the host's /"))
+	for _, m := range []struct{ fs, dir, opt string }{
+		{"proc", "/proc", ""}, {"sysfs", "/sys", ""}, {"devtmpfs", "/dev", ""},
+		{"tmpfs", "/dev/shm", "-o mode=1777 "}, {"tmpfs", "/run", "-o mode=755 "}, {"tmpfs", "/tmp", "-o mode=1777 "},
+	} {
+		fmt.Fprintf(b, "mkdir -p %[2]s%[3]s && mount -t %[1]s %[4]s%[1]s %[2]s%[3]s"+fail("mounting "+m.dir), m.fs, newRoot, m.dir, m.opt)
+	}
+	b.WriteString("mkdir -p " + newRoot + "/run/netns " + newRoot + "/run/lock " + newRoot + "/lib/modules\n")
+	b.WriteString("cp -a /lib/modules/" + version + " " + newRoot + "/lib/modules/" + fail("copying the kernel modules"))
+	// The host's modprobe (which moby/ipvs and the Perl ldirectord call)
+	// wants the binary indexes that only depmod writes.
+	b.WriteString("[ -x " + newRoot + "/sbin/depmod ] && chroot " + newRoot + " /sbin/depmod " + version + "\n")
+	for _, bin := range opts.Binaries {
+		g := "/bin/" + filepath.Base(bin)
+		b.WriteString("cp " + g + " " + newRoot + g + fail("copying "+g))
+	}
+	guests := make([]string, 0, len(opts.Files))
+	for g := range opts.Files {
+		guests = append(guests, g)
+	}
+	sort.Strings(guests)
+	for _, g := range guests {
+		g = path.Clean("/" + g)
+		b.WriteString("mkdir -p " + shellQuote(newRoot+path.Dir(g)) + " && cp -p " + shellQuote(g) + " " + shellQuote(newRoot+g) + fail("copying "+g))
+	}
 }

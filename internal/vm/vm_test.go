@@ -103,3 +103,45 @@ func TestVMExec(t *testing.T) {
 	}
 	t.Logf("vmexec: %s", strings.TrimSpace(string(exit.Stderr)))
 }
+
+// TestRunHostRoot runs host-installed programs in the guest, over the
+// host's / shared through 9p: the Perl interpreter, keepalived and the
+// host's ipvsadm against the guest kernel's IPVS.
+func TestRunHostRoot(t *testing.T) {
+	for _, p := range []struct{ path, pkg string }{{"/usr/bin/perl", "perl-base"}, {"/usr/sbin/keepalived", "keepalived"}} {
+		if _, err := os.Stat(p.path); err != nil {
+			t.Fatalf("%s is missing: install Debian package %s", p.path, p.pkg)
+		}
+	}
+	f := filepath.Join(t.TempDir(), "note")
+	if err := os.WriteFile(f, []byte("carried over\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(context.Background(), Options{
+		HostRoot: true,
+		Files:    map[string]string{"/etc/ha.d/note": f},
+		Command:  "sh",
+		Args: []string{"-c", `set -e; perl -v | grep 'This is perl'; keepalived --version 2>&1 | head -1
+cat /etc/ha.d/note; echo written > /etc/guest-only; cat /etc/guest-only
+test -e /usr/share/perl5 && echo "host tree here"
+ipvsadm -A -t 10.0.0.1:80 -s rr && ipvsadm -Ln | grep -c 10.0.0.1:80
+grep -q '^9p ' /proc/modules && echo 9p loaded; echo "in vm: $` + GuestEnv + `"; pwd`},
+		Dir:      "/etc",
+		MemoryMB: 768,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("VM run with the host's / took %s", res.Duration.Round(time.Millisecond))
+	if res.ExitCode != 0 {
+		t.Fatalf("exit code = %d, want 0; output:\n%s", res.ExitCode, res.Output)
+	}
+	for _, want := range []string{"This is perl 5", "Keepalived v", "carried over\n", "written\n", "host tree here\n", "\n1\n", "9p loaded\n", "in vm: 1\n", "/etc\n"} {
+		if !strings.Contains(res.Output, want) {
+			t.Errorf("output lacks %q:\n%s", want, res.Output)
+		}
+	}
+	if _, err := os.Stat("/etc/guest-only"); err == nil {
+		t.Errorf("a file written in the guest reached the host's /etc")
+	}
+}
