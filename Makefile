@@ -7,7 +7,7 @@ BIN := bin/ldirectord
 
 # Debian packages the tests and the demo need. Helpers of each area add
 # theirs here and nowhere else.
-APT_PACKAGES := qemu-system-x86 busybox-static cpio ipvsadm iproute2 ldirectord \
+APT_PACKAGES := qemu-system-x86 busybox-static cpio ipvsadm iproute2 ldirectord keepalived \
 	libmailtools-perl libwww-perl resource-agents libxml2-utils logrotate systemd man-db \
 	dovecot-imapd dovecot-pop3d slapd ldap-utils mariadb-server postgresql freeradius sip-tester \
 	vsftpd dnsmasq-base tinyproxy-bin exim4-daemon-light
@@ -48,21 +48,24 @@ vmtest: deps
 demo: deps build
 	$(GO) run ./cmd/lddemo -daemon $(BIN)
 
+# bench runs the Go benchmarks once, then cmd/ldbench: ours beside the Perl
+# ldirectord and the floor program (BENCHMARKS.md); BENCH_FLAGS tunes it.
+BENCH_FLAGS ?=
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
+	$(GO) run ./cmd/ldbench -out .cache/bench-results.json $(BENCH_FLAGS)
 
-# Where Debian's ldirectord package puts its files. /etc and /lib/systemd
-# do not follow PREFIX, as on Debian; the scripts and units name the binary
+# Where Debian's ldirectord package puts its files. /etc, /lib/systemd
+# and /usr/lib/ocf (where Pacemaker looks) do not follow PREFIX; the scripts
+# and units name the binary
 # under PREFIX.
 SYSCONFDIR ?= /etc
 SYSTEMDDIR ?= /lib/systemd/system
-OCFDIR ?= $(PREFIX)/lib/ocf/resource.d/ldirectord-go
-DOCDIR ?= $(PREFIX)/share/doc/ldirectord
+OCFDIR ?= /usr/lib/ocf/resource.d/ldirectord-go
 MANPAGE := bin/ldirectord.8
 VERSION ?= 0.1.0
 GO_MD2MAN := github.com/cpuguy83/go-md2man/v2@v2.0.7
 NFPM := github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2
-SBIN_SED := sed 's|/usr/sbin/ldirectord|$(PREFIX)/sbin/ldirectord|g'
 
 man: $(MANPAGE).gz
 $(MANPAGE).gz: docs/ldirectord.8.md
@@ -70,28 +73,36 @@ $(MANPAGE).gz: docs/ldirectord.8.md
 	$(GO) run $(GO_MD2MAN) -in $< -out $(MANPAGE)
 	gzip -9 -n -c $(MANPAGE) > $@
 
-install: build man
-	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/sbin/ldirectord
-	install -D -m 0644 $(MANPAGE).gz $(DESTDIR)$(PREFIX)/share/man/man8/ldirectord.8.gz
-	install -d $(DESTDIR)$(SYSTEMDDIR) $(DESTDIR)$(OCFDIR) $(DESTDIR)$(SYSCONFDIR)/ha.d/resource.d \
-		$(DESTDIR)$(SYSCONFDIR)/logrotate.d $(DESTDIR)$(DOCDIR)/examples
-	for u in ldirectord.service ldirectord-notify.service; do \
-		$(SBIN_SED) packaging/systemd/$$u > $(DESTDIR)$(SYSTEMDDIR)/$$u && chmod 0644 $(DESTDIR)$(SYSTEMDDIR)/$$u || exit 1; \
+# install_files copies the installed files under root $(1) with prefix $(2).
+define install_files
+	install -D -m 0755 $(BIN) $(1)$(2)/sbin/ldirectord
+	install -D -m 0644 $(MANPAGE).gz $(1)$(2)/share/man/man8/ldirectord.8.gz
+	install -d $(1)$(SYSTEMDDIR) $(1)$(OCFDIR) $(1)$(SYSCONFDIR)/ha.d/resource.d \
+		$(1)$(SYSCONFDIR)/logrotate.d $(1)$(2)/share/doc/ldirectord/examples
+	for f in systemd/ldirectord.service:$(SYSTEMDDIR)/ldirectord.service:0644 \
+		systemd/ldirectord-notify.service:$(SYSTEMDDIR)/ldirectord-notify.service:0644 \
+		ocf/ldirectord:$(OCFDIR)/ldirectord:0755 \
+		heartbeat/ldirectord:$(SYSCONFDIR)/ha.d/resource.d/ldirectord:0755; do \
+		IFS=: read -r src dst mode <<< "$$f"; \
+		sed 's|/usr/sbin/ldirectord|$(2)/sbin/ldirectord|g' packaging/$$src > $(1)$$dst.new && \
+		chmod $$mode $(1)$$dst.new && mv -f $(1)$$dst.new $(1)$$dst || exit 1; \
 	done
-	$(SBIN_SED) packaging/ocf/ldirectord > $(DESTDIR)$(OCFDIR)/ldirectord
-	chmod 0755 $(DESTDIR)$(OCFDIR)/ldirectord
-	$(SBIN_SED) packaging/heartbeat/ldirectord > $(DESTDIR)$(SYSCONFDIR)/ha.d/resource.d/ldirectord.new
-	chmod 0755 $(DESTDIR)$(SYSCONFDIR)/ha.d/resource.d/ldirectord.new
-	mv -f $(DESTDIR)$(SYSCONFDIR)/ha.d/resource.d/ldirectord.new $(DESTDIR)$(SYSCONFDIR)/ha.d/resource.d/ldirectord
-	install -m 0644 packaging/logrotate/ldirectord $(DESTDIR)$(SYSCONFDIR)/logrotate.d/ldirectord
-	install -m 0644 packaging/examples/ldirectord.cf $(DESTDIR)$(DOCDIR)/examples/ldirectord.cf
+	install -m 0644 packaging/logrotate/ldirectord $(1)$(SYSCONFDIR)/logrotate.d/ldirectord
+	install -m 0644 packaging/examples/ldirectord.cf $(1)$(2)/share/doc/ldirectord/examples/ldirectord.cf
 	@# An operator's configuration is never overwritten.
-	test -e $(DESTDIR)$(SYSCONFDIR)/ha.d/ldirectord.cf || \
-		install -m 0644 packaging/examples/ldirectord.cf $(DESTDIR)$(SYSCONFDIR)/ha.d/ldirectord.cf
+	test -e $(1)$(SYSCONFDIR)/ha.d/ldirectord.cf || \
+		install -m 0644 packaging/examples/ldirectord.cf $(1)$(SYSCONFDIR)/ha.d/ldirectord.cf
+endef
 
-# deb builds bin/ldirectord-go_$(VERSION)_<arch>.deb with nfpm, compiled
-# from the Go module proxy.
+install: build man
+	$(call install_files,$(DESTDIR),$(PREFIX))
+
+# deb builds bin/ldirectord-go_$(VERSION)_<arch>.deb with nfpm (compiled
+# from the Go module proxy) from exactly what install puts in place.
+DEBROOT := bin/debroot
 deb: build man
+	rm -rf $(DEBROOT)
+	$(call install_files,$(DEBROOT),/usr)
 	DEB_VERSION=$(VERSION) DEB_ARCH=$$($(GO) env GOARCH) $(GO) run $(NFPM) package \
 		-f packaging/nfpm.yaml -p deb -t bin/
 
