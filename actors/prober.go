@@ -131,9 +131,10 @@ func (p *prober) start(ctx actor.Context) {
 		return
 	}
 	names := p.maintenanceNames()
-	cctx, cancel := context.WithTimeout(context.Background(), target.Timeout)
+	deadline := plan.Deadline(target)
+	cctx, cancel := context.WithTimeout(context.Background(), deadline)
 	p.running, p.cancel = true, cancel
-	p.started, p.timeout = time.Now(), target.Timeout
+	p.started, p.timeout = time.Now(), deadline
 	tok, self, root, check, dir := p.token, ctx.Self(), ctx.ActorSystem().Root, p.opts.Check, p.maintenanceDir
 	p.wg.Add(1)
 	go func() {

@@ -289,3 +289,28 @@ func TestTargetCombined(t *testing.T) {
 		t.Error("checktype off is not fixed down")
 	}
 }
+
+func TestTargetDeadlineAndFWMark(t *testing.T) {
+	v := virtual()
+	v.FWMark = 7
+	v.Settings.CheckTimeout, v.Settings.CheckCount = 2*time.Second, 3
+	r := real("10.1.0.1", 80, 1)
+	for _, c := range []struct {
+		typ   conf.CheckType
+		proto conf.Protocol
+		want  time.Duration
+	}{
+		{conf.CheckPing, conf.TCP, 6 * time.Second},
+		{conf.CheckConnect, conf.UDP, 6 * time.Second}, // a UDP connect check pings
+		{conf.CheckConnect, conf.TCP, 2 * time.Second},
+	} {
+		v.Check.Type, v.Protocol = c.typ, c.proto
+		tg := Target(v, r, 0)
+		if got := Deadline(tg); got != c.want {
+			t.Errorf("checktype %s over %s: deadline %v, want %v (checkcount × checktimeout for pings)", c.typ, c.proto, got, c.want)
+		}
+		if tg.FWMark != 7 {
+			t.Errorf("target FWMark = %d, want the virtual's mark 7", tg.FWMark)
+		}
+	}
+}

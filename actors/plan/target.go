@@ -1,6 +1,8 @@
 package plan
 
 import (
+	"time"
+
 	"github.com/ldirectord-go/ldirectord/checks"
 	"github.com/ldirectord-go/ldirectord/conf"
 )
@@ -27,10 +29,9 @@ func Target(v *conf.Virtual, r *conf.Real, round int) checks.Target {
 			c.Type = conf.CheckConnect
 		}
 	}
-	port := c.Port
-	if port == 0 {
-		port = r.Port
-	}
+	// A real of a firewall-mark service often has no port: its check
+	// goes to the service's standard port.
+	port := v.CheckPort(r)
 	if port == 0 {
 		port = v.Port
 	}
@@ -40,6 +41,7 @@ func Target(v *conf.Virtual, r *conf.Real, round int) checks.Target {
 		Protocol:    v.Protocol,
 		VirtualAddr: v.Addr,
 		VirtualPort: v.Port,
+		FWMark:      v.FWMark,
 		Check:       c,
 		CheckCount:  v.Settings.CheckCount,
 		Timeout:     v.Settings.CheckTimeout,
@@ -51,6 +53,17 @@ func Target(v *conf.Virtual, r *conf.Real, round int) checks.Target {
 		t.CheckCount = 1
 	}
 	return t
+}
+
+// Deadline is how long the check of t may take in all: its timeout, times
+// checkcount for a ping (and the ping that checks a UDP service's connect),
+// which tries that many times.
+func Deadline(t checks.Target) time.Duration {
+	pings := t.Check.Type == conf.CheckPing || (t.Check.Type == conf.CheckConnect && t.Protocol == conf.UDP)
+	if pings && t.CheckCount > 1 {
+		return t.Timeout * time.Duration(t.CheckCount)
+	}
+	return t.Timeout
 }
 
 // Fixed reports the verdict of checktype = on (always up) and off (always

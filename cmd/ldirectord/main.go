@@ -34,9 +34,6 @@ const (
 	exitNotRunning = 3 // status only
 )
 
-// probeCommand runs "configfile probe" once the checks side provides it.
-var probeCommand func(cfgPath string, stdout, stderr io.Writer) int
-
 type invocation struct {
 	debug   bool
 	check   bool
@@ -127,11 +124,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "check":
 		return checkConfig(path, stdout, stderr)
 	case "probe":
-		if probeCommand == nil {
-			fmt.Fprintln(stderr, "ldirectord: probe is not available in this build")
-			return exitFailure
-		}
-		return probeCommand(path, stdout, stderr)
+		return probe(path, stdout, stderr)
 	}
 	ctl := control{inv: inv, path: path, pidFile: pidFilePath(inv.cfgArg), stdout: stdout, stderr: stderr}
 	return ctl.do(inv.command)
