@@ -95,8 +95,9 @@ func run() int {
 		}
 		farm, err := bench.NewFarm(n + o.ReloadChange)
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "ldbench: %v\n", err)
-			return 1
+			logf("N=%d: %v", n, err)
+			rep.Problems = append(rep.Problems, fmt.Sprintf("N=%d: not run: %v", n, err))
+			continue
 		}
 		for _, peer := range peers {
 			if (peer == bench.Perl || peer == bench.PerlFork) && n > *perlMaxN {

@@ -88,7 +88,7 @@ func NewFarm(n int) (*Farm, error) {
 	if n < 1 || n > 250*250 {
 		return nil, fmt.Errorf("farm of %d real servers: want 1 to %d", n, 250*250)
 	}
-	if err := RaiseFileLimit(uint64(4*n + 1024)); err != nil {
+	if err := RaiseFileLimit(uint64(4*n+1024), uint64(n+512)); err != nil {
 		return nil, err
 	}
 	var lastErr error
@@ -116,9 +116,10 @@ func newFarm(n int, b byte, port uint16) (*Farm, error) {
 	return f, nil
 }
 
-// RaiseFileLimit raises the soft and, as root, the hard limit on open files
-// to at least want.
-func RaiseFileLimit(want uint64) error {
+// RaiseFileLimit raises the soft limit on open files to want, and the hard
+// limit too where it may (CAP_SYS_RESOURCE); short of that, to the hard
+// limit, which must leave at least need.
+func RaiseFileLimit(want, need uint64) error {
 	var rl syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
 		return fmt.Errorf("read the open-file limit: %w", err)
@@ -126,12 +127,17 @@ func RaiseFileLimit(want uint64) error {
 	if rl.Cur >= want {
 		return nil
 	}
-	if rl.Max < want {
-		rl.Max = want
+	up := rl
+	up.Cur, up.Max = want, max(rl.Max, want)
+	if syscall.Setrlimit(syscall.RLIMIT_NOFILE, &up) == nil {
+		return nil
 	}
 	rl.Cur = rl.Max
 	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
-		return fmt.Errorf("raise the open-file limit to %d (need one per real server and connection): %w", want, err)
+		return fmt.Errorf("raise the open-file limit to %d: %w", rl.Max, err)
+	}
+	if rl.Cur < need {
+		return fmt.Errorf("open-file limit %d (hard), want at least %d: one per real server and connection", rl.Cur, need)
 	}
 	return nil
 }
