@@ -1,0 +1,112 @@
+package vmbench
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+)
+
+// realsPrefix holds every real server's address; the guest routes it to
+// lo as local, so that one process can listen on all of them.
+const realsPrefix = "10.1.0.0/16"
+
+// realAddr is the i-th real server.
+func realAddr(i int) netip.AddrPort {
+	return netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, byte(i / 250), byte(i%250 + 1)}), 80)
+}
+
+// virtualAddr is the i-th virtual service. No packet is sent to it: the
+// checks go to the reals directly.
+func virtualAddr(i int) netip.AddrPort {
+	return netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, byte(i / 250), byte(i%250 + 1)}), 80)
+}
+
+// response is what every real answers to any request: ldirectord's
+// negotiate check looks for "ok", keepalived's HTTP_GET for status 200.
+var response = []byte("HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+
+// farm is the real servers: one listener each, all served by this process.
+type farm struct {
+	mu        sync.Mutex
+	listeners []net.Listener
+	wg        sync.WaitGroup
+}
+
+func startFarm(n int) (*farm, error) {
+	f := &farm{}
+	for i := 0; i < n; i++ {
+		l, err := net.Listen("tcp", realAddr(i).String())
+		if err != nil {
+			f.close()
+			return nil, fmt.Errorf("real server %d of %d at %s: %w", i+1, n, realAddr(i), err)
+		}
+		f.listeners = append(f.listeners, l)
+		f.wg.Add(1)
+		go f.serve(l)
+	}
+	return f, nil
+}
+
+func (f *farm) serve(l net.Listener) {
+	defer f.wg.Done()
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			time.Sleep(10 * time.Millisecond) // out of descriptors, say
+			continue
+		}
+		go answer(c)
+	}
+}
+
+// answer reads the request head and answers it; a bare connect (a connect
+// check) just ends.
+func answer(c net.Conn) {
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 0, 1024)
+	tmp := make([]byte, 1024)
+	for !bytes.Contains(buf, []byte("\r\n\r\n")) && len(buf) < 16<<10 {
+		n, err := c.Read(tmp)
+		buf = append(buf, tmp[:n]...)
+		if err != nil {
+			return
+		}
+	}
+	c.Write(response)
+}
+
+// kill closes the listeners of the reals given: from then on they refuse
+// connections.
+func (f *farm) kill(reals []int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, i := range reals {
+		f.listeners[i].Close()
+	}
+}
+
+func (f *farm) close() {
+	f.mu.Lock()
+	for _, l := range f.listeners {
+		l.Close()
+	}
+	f.mu.Unlock()
+	f.wg.Wait()
+}
+
+// victims picks k reals spread evenly over n.
+func victims(n, k int) []int {
+	out := make([]int, 0, k)
+	for j := 0; j < k; j++ {
+		out = append(out, j*n/k)
+	}
+	return out
+}

@@ -1,0 +1,303 @@
+package vmbench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/ldirectord-go/ldirectord/kernel"
+)
+
+// Guest paths of the programs measured. Ours is copied in by Run; the
+// others are the host's, seen through vm.Options.HostRoot.
+const (
+	OursBinary       = "/bin/ldirectord"
+	KeepalivedBinary = "/usr/sbin/keepalived"
+	PerlBinary       = "/usr/sbin/ldirectord"
+	ipvsadmBinary    = "/usr/sbin/ipvsadm"
+)
+
+// workDir holds the configurations and the daemons' logs in the guest.
+const workDir = "/tmp/vmbench"
+
+// Guest runs the benchmark; it must run as root in the VM (real IPVS,
+// the host's programs). Progress goes to log.
+func Guest(ctx context.Context, p Params, log io.Writer) (*Report, error) {
+	rep := &Report{Params: p, Started: time.Now().UTC()}
+	if u, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		rep.Kernel = strings.TrimSpace(string(u))
+	}
+	// A listener per real, a connection per check: far above the default
+	// 1,024 descriptors at 10,000 reals. The daemons inherit the limit.
+	lim := syscall.Rlimit{Cur: 1 << 20, Max: 1 << 20}
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return nil, fmt.Errorf("raising the file limit: %w", err)
+	}
+	if err := os.MkdirAll(workDir, 0o755); err != nil {
+		return nil, err
+	}
+	if out, err := exec.Command("/usr/sbin/ip", "route", "replace", "local", realsPrefix, "dev", "lo").CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("routing %s to lo for the real servers: %w: %s", realsPrefix, err, out)
+	}
+	tab, err := kernel.NewNetlink()
+	if err != nil {
+		return nil, fmt.Errorf("opening the kernel's IPVS table: %w", err)
+	}
+	for _, n := range p.Sizes {
+		for _, peer := range p.Peers {
+			fmt.Fprintf(log, "vmbench: %s with %d reals\n", peer, n)
+			f := measure(ctx, tab, p, peer, n)
+			if f.Error != "" {
+				fmt.Fprintf(log, "vmbench: %s with %d reals: %s\n", peer, n, f.Error)
+			}
+			fmt.Fprintf(log, "vmbench: %s with %d reals: start-up %.2fs (%d/%d), detected %d/%d p50 %.0fms max %.0fms, CPU %.2fs per 1000 checks, peak RSS %.1f MB\n",
+				peer, n, f.StartupSec, f.Present, n, f.Detected, f.Killed, f.DetectP50Ms, f.DetectMaxMs, f.CPUPer1000, f.PeakRSSMB)
+			rep.Results = append(rep.Results, f)
+			if err := ctx.Err(); err != nil {
+				return rep, err
+			}
+		}
+	}
+	return rep, nil
+}
+
+// peerCommand writes the peer's configuration and returns its command.
+func peerCommand(p Params, peer string, n int) (*exec.Cmd, error) {
+	cfg := filepath.Join(workDir, peer+".cf")
+	var text string
+	var cmd *exec.Cmd
+	switch peer {
+	case Ours:
+		text = ldirectordConfig(p, n, filepath.Join(workDir, peer+".log"))
+		cmd = exec.Command(OursBinary, cfg, "start")
+	case Perl:
+		text = ldirectordConfig(p, n, filepath.Join(workDir, peer+".log"))
+		cmd = exec.Command(PerlBinary, cfg, "start")
+	case Keepalived:
+		cfg = filepath.Join(workDir, "keepalived.conf")
+		text = keepalivedConfig(p, n)
+		// The checker alone (no VRRP), in the foreground, logging to
+		// its console rather than to a syslog the guest lacks.
+		cmd = exec.Command(KeepalivedBinary, "--dont-fork", "--check", "--log-console",
+			"-f", cfg, "-p", filepath.Join(workDir, "keepalived.pid"), "-c", filepath.Join(workDir, "checkers.pid"))
+	default:
+		return nil, fmt.Errorf("unknown peer %q; want %s, %s or %s", peer, Ours, Keepalived, Perl)
+	}
+	if _, err := os.Stat(cmd.Path); err != nil {
+		return nil, fmt.Errorf("peer %s: %w", peer, err)
+	}
+	if err := os.WriteFile(cfg, []byte(text), 0o644); err != nil {
+		return nil, err
+	}
+	return cmd, nil
+}
+
+// measure runs one peer at one size: start-up, steady state, then k reals
+// fail at once.
+func measure(ctx context.Context, tab kernel.Table, p Params, peer string, n int) (f Figures) {
+	f = Figures{Peer: peer, N: n}
+	fail := func(format string, a ...any) Figures {
+		f.Error = fmt.Sprintf(format, a...)
+		return f
+	}
+	if out, err := exec.Command(ipvsadmBinary, "-C").CombinedOutput(); err != nil {
+		return fail("flushing the table with ipvsadm -C: %v: %s", err, out)
+	}
+	reals, err := startFarm(n)
+	if err != nil {
+		return fail("%v", err)
+	}
+	defer reals.close()
+	cmd, err := peerCommand(p, peer, n)
+	if err != nil {
+		return fail("%v", err)
+	}
+	logPath := filepath.Join(workDir, peer+".out")
+	out, err := os.Create(logPath)
+	if err != nil {
+		return fail("%v", err)
+	}
+	defer out.Close()
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	want := make([]string, n)
+	for i := range want {
+		want[i] = realAddr(i).String()
+	}
+
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return fail("starting %s: %v", cmd.Path, err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	pid := cmd.Process.Pid
+	defer stop(pid, exited)
+	died := func() string {
+		return fmt.Sprintf("%s exited early; its output:\n%s", peer, tailFile(logPath, 2048))
+	}
+
+	// Start-up: until every real is in the table with a weight.
+	for {
+		live, err := liveReals(tab)
+		if err != nil {
+			return fail("listing the table: %v", err)
+		}
+		f.Present = count(live, want)
+		if f.Present == n {
+			f.Complete = true
+			f.StartupSec = time.Since(start).Seconds()
+			break
+		}
+		if time.Since(start) > p.StartLimit {
+			f.StartupSec = time.Since(start).Seconds()
+			return fail("the table held %d of %d reals after %s", f.Present, n, p.StartLimit)
+		}
+		select {
+		case <-exited:
+			return fail("%s", died())
+		case <-ctx.Done():
+			return fail("%v", ctx.Err())
+		case <-time.After(p.Poll):
+		}
+	}
+
+	// Steady state: the CPU of a window with every real healthy.
+	cpu0, err := treeCPU(pid)
+	if err != nil {
+		return fail("%v", err)
+	}
+	t0 := time.Now()
+	select {
+	case <-exited:
+		return fail("%s", died())
+	case <-ctx.Done():
+		return fail("%v", ctx.Err())
+	case <-time.After(p.Steady):
+	}
+	cpu1, err := treeCPU(pid)
+	if err != nil {
+		return fail("%v", err)
+	}
+	f.SteadySec = time.Since(t0).Seconds()
+	f.SteadyCPUSec = (cpu1 - cpu0).Seconds()
+	checks := float64(n) * f.SteadySec / p.Interval.Seconds()
+	f.CPUPer1000 = f.SteadyCPUSec / checks * 1000
+	rss, _ := treePeakRSS(pid)
+
+	// Detection: k reals refuse connections from t0 on.
+	k := max(1, n*p.KillPercent/100)
+	dead := victims(n, k)
+	f.Killed = k
+	pending := map[string]bool{}
+	for _, i := range dead {
+		pending[realAddr(i).String()] = true
+	}
+	t0 = time.Now()
+	reals.kill(dead)
+	for len(pending) > 0 && time.Since(t0) < p.DetectLimit {
+		live, err := liveReals(tab)
+		if err != nil {
+			return fail("listing the table: %v", err)
+		}
+		now := time.Since(t0)
+		for a := range pending {
+			if !live[a] {
+				delete(pending, a)
+				f.LatencyMs = append(f.LatencyMs, float64(now.Microseconds())/1000)
+			}
+		}
+		select {
+		case <-exited:
+			return fail("%s", died())
+		case <-ctx.Done():
+			return fail("%v", ctx.Err())
+		case <-time.After(p.Poll):
+		}
+	}
+	f.Detected = len(f.LatencyMs)
+	slices.Sort(f.LatencyMs)
+	f.DetectP50Ms = percentile(f.LatencyMs, 50)
+	f.DetectP99Ms = percentile(f.LatencyMs, 99)
+	f.DetectMaxMs = percentile(f.LatencyMs, 100)
+	if cpu, err := treeCPU(pid); err == nil {
+		f.TotalCPUSec = cpu.Seconds()
+	}
+	if r, err := treePeakRSS(pid); err == nil {
+		rss = max(rss, r)
+	}
+	f.PeakRSSMB = float64(rss) / 1024
+	if len(pending) > 0 {
+		return fail("%d of %d failed reals were still in the table after %s", len(pending), k, p.DetectLimit)
+	}
+	return f
+}
+
+// stop ends the daemon's process group: TERM, then KILL if it lingers.
+func stop(pid int, exited chan error) {
+	syscall.Kill(-pid, syscall.SIGTERM)
+	select {
+	case <-exited:
+	case <-time.After(10 * time.Second):
+		syscall.Kill(-pid, syscall.SIGKILL)
+		<-exited
+	}
+	// Children that outlived the leader (keepalived's checker).
+	syscall.Kill(-pid, syscall.SIGKILL)
+}
+
+// liveReals is the set of destinations ("addr:port") in the table with a
+// weight above zero: a quiescent real counts as out.
+func liveReals(tab kernel.Table) (map[string]bool, error) {
+	vs, err := tab.List()
+	if err != nil {
+		return nil, err
+	}
+	live := map[string]bool{}
+	for _, v := range vs {
+		for _, d := range v.Destinations {
+			if d.Weight > 0 {
+				live[fmt.Sprintf("%s:%d", d.Addr, d.Port)] = true
+			}
+		}
+	}
+	return live, nil
+}
+
+func count(live map[string]bool, want []string) int {
+	c := 0
+	for _, w := range want {
+		if live[w] {
+			c++
+		}
+	}
+	return c
+}
+
+// percentile of sorted values, nearest rank; 0 for none.
+func percentile(sorted []float64, pct float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(math.Ceil(pct/100*float64(len(sorted)))) - 1
+	return sorted[max(0, min(i, len(sorted)-1))]
+}
+
+func tailFile(path string, n int64) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	if int64(len(data)) > n {
+		data = data[int64(len(data))-n:]
+	}
+	return string(data)
+}

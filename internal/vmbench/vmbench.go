@@ -1,0 +1,116 @@
+// Package vmbench measures, inside the real-kernel VM, the daemons that need
+// the kernel's IPVS: our ldirectord on netlink, keepalived and the Perl
+// ldirectord with the real ipvsadm, side by side in one run on the same
+// real servers. It owns that benchmark: the host side (Run, which boots the
+// VM with the host's / shared, see vm.Options.HostRoot), the guest side
+// (Guest: real servers, peer configurations, the measurements) and the
+// report. BENCHMARKS.md, section "Inside the VM", gives the method.
+package vmbench
+
+import (
+	"time"
+)
+
+// The peers Guest knows.
+const (
+	Ours       = "ours"
+	Keepalived = "keepalived"
+	Perl       = "perl"
+)
+
+// Params say what one run measures.
+type Params struct {
+	// Sizes are the numbers of real servers, one round each.
+	Sizes []int
+	// Peers are measured in this order at every size.
+	Peers []string
+	// PerVirtual reals make one virtual service.
+	PerVirtual int
+	// Interval and Timeout are the check interval and the connect (and
+	// negotiate) timeout of every peer.
+	Interval time.Duration
+	Timeout  time.Duration
+	// Steady is the window over which steady-state CPU is measured, once
+	// the table is complete.
+	Steady time.Duration
+	// StartLimit and DetectLimit bound the wait for a complete table and
+	// for the failed reals to leave it; a peer that misses them is
+	// reported with what it managed.
+	StartLimit  time.Duration
+	DetectLimit time.Duration
+	// Poll is how often the table is read while waiting.
+	Poll time.Duration
+	// KillPercent of the reals (at least one) fail at once.
+	KillPercent int
+}
+
+// DefaultParams are those of the recorded run: 100 and 1,000 reals, every
+// peer, in about five minutes under TCG.
+func DefaultParams() Params {
+	return Params{
+		Sizes:       []int{100, 1000},
+		Peers:       []string{Ours, Keepalived, Perl},
+		PerVirtual:  100,
+		Interval:    time.Second,
+		Timeout:     3 * time.Second,
+		Steady:      10 * time.Second,
+		StartLimit:  90 * time.Second,
+		DetectLimit: 30 * time.Second,
+		Poll:        20 * time.Millisecond,
+		KillPercent: 10,
+	}
+}
+
+// Figures are one peer's results at one size.
+type Figures struct {
+	Peer string `json:"peer"`
+	N    int    `json:"n"`
+	// Startup is from the daemon's start to a table holding every real;
+	// Complete is false when StartLimit passed first (then Present says
+	// how many were there).
+	StartupSec float64 `json:"startup_sec"`
+	Complete   bool    `json:"complete"`
+	Present    int     `json:"present"`
+	// Killed reals failed at once (listener closed: connection refused);
+	// Detected of them left the table within DetectLimit, after the
+	// latencies listed (milliseconds, one per detected real).
+	Killed      int       `json:"killed"`
+	Detected    int       `json:"detected"`
+	LatencyMs   []float64 `json:"latency_ms"`
+	DetectP50Ms float64   `json:"detect_p50_ms"`
+	DetectP99Ms float64   `json:"detect_p99_ms"`
+	DetectMaxMs float64   `json:"detect_max_ms"`
+	// SteadyCPUSec is the CPU (user and system, children included) the
+	// daemon's process tree used over SteadySec at steady state;
+	// CPUPer1000 is that per 1,000 scheduled checks.
+	SteadyCPUSec float64 `json:"steady_cpu_sec"`
+	SteadySec    float64 `json:"steady_sec"`
+	CPUPer1000   float64 `json:"cpu_sec_per_1000_checks"`
+	// TotalCPUSec is the CPU of the whole life of the daemon up to the
+	// end of detection, start-up included.
+	TotalCPUSec float64 `json:"total_cpu_sec"`
+	// PeakRSSMB is the sum of VmHWM over the daemon's processes.
+	PeakRSSMB float64 `json:"peak_rss_mb"`
+	// Error says why figures are missing, if they are.
+	Error string `json:"error,omitempty"`
+}
+
+// Report is a whole run.
+type Report struct {
+	Params  Params    `json:"params"`
+	Kernel  string    `json:"guest_kernel"`
+	Started time.Time `json:"started"`
+	// VMSec is the whole VM run, boot included (host side).
+	VMSec   float64   `json:"vm_sec,omitempty"`
+	Results []Figures `json:"results"`
+}
+
+// Find returns the figures of a peer at a size.
+func (r *Report) Find(peer string, n int) (Figures, bool) {
+	for _, f := range r.Results {
+		if f.Peer == peer && f.N == n {
+			return f, true
+		}
+	}
+	return Figures{}, false
+}

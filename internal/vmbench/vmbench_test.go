@@ -1,0 +1,98 @@
+package vmbench
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestSmoke runs the whole harness at five reals, so that it cannot rot:
+// the VM on the host's /, the real servers, every peer started, checked,
+// measured and stopped. It asserts that figures came back, not what they
+// are.
+func TestSmoke(t *testing.T) {
+	p := DefaultParams()
+	p.Sizes = []int{5}
+	p.Steady = 2 * time.Second
+	p.StartLimit = 60 * time.Second
+	var progress strings.Builder
+	rep, err := Run(context.Background(), p, &progress)
+	t.Logf("progress:\n%s", progress.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var table strings.Builder
+	rep.WriteTable(&table)
+	t.Logf("VM run %.1fs, kernel %s\n%s", rep.VMSec, rep.Kernel, table.String())
+	if !strings.HasSuffix(rep.Kernel, "-amd64") {
+		t.Errorf("guest kernel = %q, want Debian's -amd64", rep.Kernel)
+	}
+	for _, peer := range p.Peers {
+		f, ok := rep.Find(peer, 5)
+		if !ok {
+			t.Errorf("no figures for %s", peer)
+			continue
+		}
+		if f.Error != "" || !f.Complete || f.Killed != 1 || f.Detected != 1 {
+			t.Errorf("%s: complete %v, detected %d of %d killed; error: %s", peer, f.Complete, f.Detected, f.Killed, f.Error)
+		}
+		// The failed real cannot leave before it fails, nor (a refused
+		// connect is seen at the next check) much after the interval.
+		if f.Detected == 1 && (f.DetectMaxMs <= 0 || f.DetectMaxMs > p.DetectLimit.Seconds()*1000) {
+			t.Errorf("%s: detection latency %.0f ms, want within (0, %s]", peer, f.DetectMaxMs, p.DetectLimit)
+		}
+		if f.TotalCPUSec <= 0 || f.PeakRSSMB <= 0 {
+			t.Errorf("%s: total CPU %.2fs, peak RSS %.1f MB; want both above zero", peer, f.TotalCPUSec, f.PeakRSSMB)
+		}
+	}
+}
+
+func TestVictimsSpread(t *testing.T) {
+	got := victims(1000, 4)
+	want := []int{0, 250, 500, 750}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("victims(1000, 4) = %v, want %v", got, want)
+		}
+	}
+	if got := victims(5, 1); len(got) != 1 || got[0] != 0 {
+		t.Errorf("victims(5, 1) = %v, want [0]", got)
+	}
+}
+
+func TestPercentile(t *testing.T) {
+	s := []float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
+	for pct, want := range map[float64]float64{50: 5, 99: 10, 100: 10, 10: 1} {
+		if got := percentile(s, pct); got != want {
+			t.Errorf("percentile(1..10, %v) = %v, want %v", pct, got, want)
+		}
+	}
+	if percentile(nil, 50) != 0 {
+		t.Errorf("percentile of nothing is not 0")
+	}
+}
+
+func TestConfigsNameEveryReal(t *testing.T) {
+	p := DefaultParams()
+	ld, ka := ldirectordConfig(p, 250, "/dev/null"), keepalivedConfig(p, 250)
+	for _, i := range []int{0, 99, 100, 249} {
+		r := realAddr(i)
+		if !strings.Contains(ld, "real = "+r.String()+" masq 1\n") {
+			t.Errorf("ldirectord configuration lacks real %s", r)
+		}
+		if !strings.Contains(ka, "real_server "+r.Addr().String()+" 80 {") {
+			t.Errorf("keepalived configuration lacks real %s", r)
+		}
+	}
+	if got := strings.Count(ld, "\nvirtual = "); got != 3 {
+		t.Errorf("ldirectord configuration has %d virtual services, want 3", got)
+	}
+	if got := strings.Count(ka, "\nvirtual_server "); got != 3 {
+		t.Errorf("keepalived configuration has %d virtual services, want 3", got)
+	}
+	if _, err := os.Stat("/usr/sbin/keepalived"); err != nil {
+		t.Fatalf("keepalived is missing: install Debian package keepalived")
+	}
+}
