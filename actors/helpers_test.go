@@ -29,6 +29,7 @@ type fakeChecks struct {
 	calls   map[netip.Addr]int
 	scripts map[netip.Addr][]string // "up", "down", "panic"
 	holes   map[netip.Addr]bool     // black-holed: the check waits for its timeout
+	targets []checks.Target         // every target checked, in order
 }
 
 func (f *fakeChecks) blackhole(addr string, on bool) {
@@ -62,6 +63,7 @@ func (f *fakeChecks) count(addr string) int {
 func (f *fakeChecks) check(ctx context.Context, t checks.Target) checks.Result {
 	f.mu.Lock()
 	f.calls[t.Addr]++
+	f.targets = append(f.targets, t)
 	up := f.up[t.Addr]
 	if s := f.scripts[t.Addr]; len(s) > 0 {
 		f.scripts[t.Addr] = s[1:]

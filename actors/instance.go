@@ -40,7 +40,9 @@ type instance struct {
 	pids    map[conf.VirtualID]*actor.PID
 	watcher *actor.PID
 	effects *sideEffects
-	stopped bool
+	// fallbacks are the fallback servers' states, for the status only.
+	fallbacks map[conf.VirtualID]messages.FallbackChecked
+	stopped   bool
 	// ready is set once every real server had its first check, or the
 	// start grace time passed: until then nothing is written, so that a
 	// table left by an earlier run is adopted as it is instead of losing
@@ -59,9 +61,10 @@ func newInstance(opts Options, writer *actor.PID, cfg *conf.Config) actor.Produc
 		log := opts.Log.With(zap.String("config", cfg.Name))
 		return &instance{
 			opts: opts, writer: writer, cfg: cfg, log: log,
-			states:  map[conf.VirtualID]map[conf.RealID]plan.RealState{},
-			pids:    map[conf.VirtualID]*actor.PID{},
-			effects: &sideEffects{log: log, timeout: opts.SideEffectTimeout, sendmail: opts.Sendmail},
+			states:    map[conf.VirtualID]map[conf.RealID]plan.RealState{},
+			pids:      map[conf.VirtualID]*actor.PID{},
+			fallbacks: map[conf.VirtualID]messages.FallbackChecked{},
+			effects:   &sideEffects{log: log, timeout: opts.SideEffectTimeout, sendmail: opts.Sendmail},
 		}
 	}
 }
@@ -107,6 +110,15 @@ func (in *instance) Receive(ctx actor.Context) {
 		}
 		in.states[msg.Virtual] = msg.States
 		in.push(ctx)
+	case *messages.FallbackChecked:
+		if in.pids[msg.Virtual] == nil {
+			return
+		}
+		if msg.Status == plan.Unknown {
+			delete(in.fallbacks, msg.Virtual)
+		} else {
+			in.fallbacks[msg.Virtual] = *msg
+		}
 	case *messages.Reload:
 		ctx.Respond(&messages.Reloaded{Err: in.reload(ctx, msg.Config)})
 	case *messages.ReloadFile:
@@ -114,7 +126,11 @@ func (in *instance) Receive(ctx actor.Context) {
 	case *messages.FileChanged:
 		in.fileChanged(ctx)
 	case *messages.Status:
-		ctx.Respond(&messages.StatusReport{Name: in.cfg.Name, Health: in.health()})
+		fb := make(map[conf.VirtualID]messages.FallbackChecked, len(in.fallbacks))
+		for k, v := range in.fallbacks {
+			fb[k] = v
+		}
+		ctx.Respond(&messages.StatusReport{Name: in.cfg.Name, Health: in.health(), Fallbacks: fb})
 	case *messages.Shutdown:
 		in.shutdown(ctx)
 		ctx.Respond(&messages.Stopped{})
@@ -215,6 +231,7 @@ func (in *instance) reload(ctx actor.Context, cfg *conf.Config) error {
 		}
 		delete(in.pids, v.ID)
 		delete(in.states, v.ID)
+		delete(in.fallbacks, v.ID)
 	}
 	for _, v := range append(d.Changed, d.Same...) {
 		if pid := in.pids[v.ID]; pid != nil {

@@ -1,15 +1,16 @@
 package actors
 
 // A virtual actor owns one virtual service: its probers (one per real
-// server), the states of its real servers, the monitorfile, the email alerts
+// server, and one for the fallback server that only reports), the states of its real servers, the monitorfile, the email alerts
 // and the fallbackcommand. On start it asks its instance for the states its
 // real servers had (a restart keeps them) before it starts its probers.
 //
 // Takes: *messages.RestoreVirtual (answer to *messages.VirtualStarted),
 // *messages.ProberStarted (answered with *messages.RestoreReal),
 // *messages.Checked from its probers, *messages.UpdateVirtual on reload.
-// Sends: *messages.VirtualStarted and *messages.RealStates to its instance,
-// *messages.UpdateReal to its probers.
+// Sends: *messages.VirtualStarted, *messages.RealStates and
+// *messages.FallbackChecked to its instance, *messages.UpdateReal to its
+// probers.
 
 import (
 	"net/netip"
@@ -38,6 +39,13 @@ type virtualActor struct {
 	daemon   string // starting, running or reloading, for emailalertstatus
 	fallback *bool  // whether fallbackcommand was last run with start
 	effects  *sideEffects
+
+	// The fallback server's prober and state: reported, never in the
+	// table's decisions.
+	fbProber *actor.PID
+	fbID     conf.RealID
+	fbAddr   netip.AddrPort
+	fbState  plan.RealState
 }
 
 func newVirtual(opts Options, maintenanceDir string, v *conf.Virtual) actor.Producer {
@@ -66,9 +74,18 @@ func (a *virtualActor) Receive(ctx actor.Context) {
 			a.states[r.ID] = msg.States[r.ID]
 			a.spawn(ctx, r)
 		}
+		a.spawnFallback(ctx)
 	case *messages.ProberStarted:
+		if msg.Real == a.fbID && a.fbID != "" {
+			ctx.Respond(&messages.RestoreReal{State: a.fbState})
+			return
+		}
 		ctx.Respond(&messages.RestoreReal{State: a.states[msg.Real]})
 	case *messages.Checked:
+		if msg.Real == a.fbID && a.fbID != "" {
+			a.fallbackChecked(ctx, msg)
+			return
+		}
 		a.checked(ctx, msg)
 	case *messages.UpdateVirtual:
 		a.update(ctx, msg.Virtual)
@@ -247,5 +264,6 @@ func (a *virtualActor) update(ctx actor.Context, nv *conf.Virtual) {
 		a.states[r.ID] = plan.RealState{}
 		a.spawn(ctx, r)
 	}
+	a.updateFallback(ctx)
 	ctx.Send(ctx.Parent(), &messages.RealStates{Virtual: a.v.ID, States: a.copyStates()})
 }

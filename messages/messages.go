@@ -3,6 +3,7 @@
 package messages
 
 import (
+	"net/netip"
 	"time"
 
 	"github.com/ldirectord-go/ldirectord/actors/plan"
@@ -116,6 +117,19 @@ type Status struct{}
 type StatusReport struct {
 	Name   string
 	Health plan.Health
+	// Fallbacks are the last known states of the fallback servers, by
+	// virtual; only those checked at least once.
+	Fallbacks map[conf.VirtualID]FallbackChecked
+}
+
+// FallbackChecked is sent by a virtual actor to its instance when its
+// fallback server went up or down. It is reported (log, status), never
+// written to the table.
+type FallbackChecked struct {
+	Virtual  conf.VirtualID
+	Fallback netip.AddrPort
+	Status   plan.Status
+	Reason   string
 }
 
 // AwaitApplied asks the root when the table first holds the desired state
