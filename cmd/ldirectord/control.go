@@ -26,6 +26,12 @@ func (c control) do(cmd string) int {
 	case "status":
 		if alive {
 			fmt.Fprintf(c.stderr, "ldirectord for %s is running with pid: %d\n", c.path, pid)
+			// The real servers' states, when the daemon wrote them; on
+			// standard error with the line above, so that what reads
+			// standard output (heartbeat) sees what it did before.
+			if b, err := os.ReadFile(statusFilePath(c.pidFile)); err == nil {
+				c.stderr.Write(b)
+			}
 			return exitOK
 		}
 		code := exitNotRunning

@@ -53,7 +53,7 @@ func probeConfigs(cfgs []*conf.Config, check checks.Func, stdout io.Writer) int 
 				}()
 			}
 			if fb := v.Fallback(); fb != nil {
-				notes = append(notes, fmt.Sprintf("%s: fallback %s is not checked; it takes the traffic when no real server is up",
+				notes = append(notes, fmt.Sprintf("%s: fallback %s is not checked; it goes in, unchecked, when no real server is up",
 					v.ID, realName(fb)))
 			}
 		}

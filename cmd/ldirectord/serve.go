@@ -114,6 +114,11 @@ func serve(inv invocation, path, pidFile string, ready func(error)) int {
 		return fail(err)
 	}
 	log.Info("virtual services in the table")
+	stopStatus, statusDone := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(statusDone)
+		keepStatusFile(log, statusFilePath(pidFile), d.Status, stopStatus)
+	}()
 	if ready != nil {
 		ready(nil)
 	}
@@ -133,6 +138,8 @@ func serve(inv invocation, path, pidFile string, ready func(error)) int {
 		notify(log, sdnotify.Stopping)
 		break
 	}
+	close(stopStatus)
+	<-statusDone
 	code := exitOK
 	if err := d.Stop(); err != nil {
 		log.Error("stop", zap.Error(err))
