@@ -115,6 +115,10 @@ func run() int {
 			for _, note := range res.Notes {
 				logf("%s N=%d: %s", peer, n, note)
 			}
+			// What is measured so far survives a run cut short.
+			if err := write(*out, rep); err != nil {
+				logf("%v", err)
+			}
 		}
 		farm.Close()
 	}
