@@ -12,7 +12,7 @@ APT_PACKAGES := qemu-system-x86 busybox-static cpio ipvsadm iproute2 ldirectord 
 	dovecot-imapd dovecot-pop3d slapd ldap-utils mariadb-server postgresql freeradius sip-tester \
 	vsftpd dnsmasq-base tinyproxy-bin exim4-daemon-light
 
-.PHONY: all build deps test unit vet vmtest demo bench install clean man deb
+.PHONY: all build deps test unit vet fuzz vmtest demo bench install clean man deb
 
 all: build
 
@@ -37,7 +37,21 @@ vet:
 unit: deps
 	$(GO) test -race -count=1 -timeout 40m ./...
 
-test: deps vet unit
+test: deps vet unit fuzz
+
+# fuzz runs every fuzz target for a short fixed time (their seed corpora
+# already run as plain tests in unit). FUZZTIME=5m for a longer hunt.
+FUZZTIME ?= 8s
+FUZZ_TARGETS := conf:FuzzParse kernel/ipvsadm:FuzzParse kernel/ipvsadm:FuzzParseArgs \
+	checks:FuzzIMAPReply checks:FuzzPOPReply checks:FuzzNNTPGreeting checks:FuzzSIPStatus \
+	checks:FuzzMatchLines checks:FuzzQuote
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t#*:}; \
+		echo "fuzz ./$$pkg $$fn for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) ./$$pkg >/tmp/fuzz.$$$$.log 2>&1 || { cat /tmp/fuzz.$$$$.log; exit 1; }; \
+		tail -n 1 /tmp/fuzz.$$$$.log; \
+	done
 
 # vmtest runs the real-kernel tests (one VM boot per package: the harness's
 # own, then kernel's) and the change-throughput benchmark in the VM,
