@@ -53,6 +53,9 @@ func Guest(ctx context.Context, p Params, log io.Writer) (*Report, error) {
 	}
 	for _, n := range p.Sizes {
 		for _, peer := range p.Peers {
+			if m, ok := p.MaxN[peer]; ok && n > m {
+				continue
+			}
 			fmt.Fprintf(log, "vmbench: %s with %d reals\n", peer, n)
 			f := measure(ctx, tab, p, peer, n)
 			if f.Error != "" {
@@ -104,8 +107,16 @@ func peerCommand(p Params, peer string, n int) (*exec.Cmd, error) {
 // fail at once.
 func measure(ctx context.Context, tab kernel.Table, p Params, peer string, n int) (f Figures) {
 	f = Figures{Peer: peer, N: n}
+	logPath := filepath.Join(workDir, peer+".out")
+	started := false
 	fail := func(format string, a ...any) Figures {
 		f.Error = fmt.Sprintf(format, a...)
+		if started {
+			f.Error += fmt.Sprintf("; the end of its output:\n%s", tailFile(logPath, 2048))
+			if peer != Keepalived {
+				f.Error += fmt.Sprintf("\nthe end of its log:\n%s", tailFile(filepath.Join(workDir, peer+".log"), 2048))
+			}
+		}
 		return f
 	}
 	if out, err := exec.Command(ipvsadmBinary, "-C").CombinedOutput(); err != nil {
@@ -120,7 +131,6 @@ func measure(ctx context.Context, tab kernel.Table, p Params, peer string, n int
 	if err != nil {
 		return fail("%v", err)
 	}
-	logPath := filepath.Join(workDir, peer+".out")
 	out, err := os.Create(logPath)
 	if err != nil {
 		return fail("%v", err)
@@ -137,13 +147,12 @@ func measure(ctx context.Context, tab kernel.Table, p Params, peer string, n int
 	if err := cmd.Start(); err != nil {
 		return fail("starting %s: %v", cmd.Path, err)
 	}
+	started = true
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	pid := cmd.Process.Pid
 	defer stop(pid, exited)
-	died := func() string {
-		return fmt.Sprintf("%s exited early; its output:\n%s", peer, tailFile(logPath, 2048))
-	}
+	died := func() string { return peer + " exited early" }
 
 	// Start-up: until every real is in the table with a weight.
 	for {
@@ -166,7 +175,7 @@ func measure(ctx context.Context, tab kernel.Table, p Params, peer string, n int
 			return fail("%s", died())
 		case <-ctx.Done():
 			return fail("%v", ctx.Err())
-		case <-time.After(p.Poll):
+		case <-time.After(5 * p.Poll):
 		}
 	}
 

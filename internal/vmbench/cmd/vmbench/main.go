@@ -1,0 +1,62 @@
+// Command vmbench runs the in-VM peer benchmark (package vmbench): our
+// ldirectord, keepalived and the Perl ldirectord on the real kernel's
+// IPVS, side by side. It prints the table and writes the raw figures as
+// JSON:
+//
+//	go run ./internal/vmbench/cmd/vmbench -out .cache/vmbench-results.json
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/ldirectord-go/ldirectord/internal/vmbench"
+)
+
+func main() {
+	p := vmbench.DefaultParams()
+	sizes := flag.String("n", "10,100,1000", "comma-separated numbers of real servers")
+	perlMax := flag.Int("perl-max-n", p.MaxN[vmbench.Perl], "largest number of reals the Perl ldirectord is measured at")
+	peers := flag.String("peers", strings.Join(p.Peers, ","), "comma-separated peers: ours, keepalived, perl")
+	out := flag.String("out", ".cache/vmbench-results.json", "where the JSON report goes")
+	flag.DurationVar(&p.Steady, "steady", p.Steady, "steady-state CPU window")
+	flag.DurationVar(&p.StartLimit, "start-limit", p.StartLimit, "longest wait for a complete table")
+	flag.DurationVar(&p.DetectLimit, "detect-limit", p.DetectLimit, "longest wait for the failed reals to leave the table")
+	flag.IntVar(&p.KillPercent, "kill", p.KillPercent, "percentage of reals that fail at once (at least one)")
+	flag.Parse()
+	p.Sizes = nil
+	for _, s := range strings.Split(*sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 {
+			fmt.Fprintf(os.Stderr, "vmbench: -n: %q is not a positive number\n", s)
+			os.Exit(2)
+		}
+		p.Sizes = append(p.Sizes, n)
+	}
+	p.Peers = strings.Split(*peers, ",")
+	p.MaxN[vmbench.Perl] = *perlMax
+	rep, err := vmbench.Run(context.Background(), p, os.Stderr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fmt.Printf("guest kernel %s, VM run %.0fs\n", rep.Kernel, rep.VMSec)
+	rep.WriteTable(os.Stdout)
+	js, err := json.MarshalIndent(rep, "", "  ")
+	if err == nil {
+		if err = os.MkdirAll(filepath.Dir(*out), 0o755); err == nil {
+			err = os.WriteFile(*out, js, 0o644)
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "vmbench: writing the report:", err)
+		os.Exit(1)
+	}
+	fmt.Fprintln(os.Stderr, "vmbench: raw figures in", *out)
+}
