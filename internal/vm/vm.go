@@ -3,7 +3,10 @@
 // command there and hands back its output and exit status. The host kernel
 // has no IPVS; real-kernel tests, the daemon's end-to-end tests and the
 // demo run through this package. It owns the kernel cache, the initramfs
-// layout and the guest's init.
+// layout and the guest's init. With Options.HostRoot the guest instead
+// boots Debian's standard kernel and runs the command on the host's / shared
+// over 9p, so that host-installed programs (keepalived, the Perl
+// ldirectord) run there unchanged.
 //
 // Run is the Go entry point. For go test's -exec flag, cmd/vmexec (or the
 // vmexec.sh wrapper beside this file) runs a package's CGO_ENABLED=0 test
