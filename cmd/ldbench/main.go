@@ -29,6 +29,7 @@ func run() int {
 		peersFlag  = flag.String("peers", "floor,ours,perl,perl-fork", "peers to measure, in this order, comma-separated")
 		ours       = flag.String("ours", "build", `our ldirectord: "build" compiles cmd/ldirectord, a path uses that binary, "none" leaves ours out`)
 		checktype  = flag.String("checktype", "negotiate", "negotiate (http) or connect")
+		largeCheck = flag.String("large-checktype", "connect", "checktype above -cold-max-n: 10,000 HTTP checks a second and their answers are more than a shared 2-core machine serves")
 		perVirtual = flag.Int("per-virtual", 100, "real servers per virtual service")
 		window     = flag.Duration("window", 10*time.Second, "steady-state measurement window")
 		settle     = flag.Duration("settle", 3*time.Second, "wait between a complete table and the window")
@@ -90,6 +91,9 @@ func run() int {
 			o.Ks = append(o.Ks, k)
 		}
 		o.Warm = n > *coldMaxN
+		if o.Warm {
+			o.CheckType = *largeCheck
+		}
 		if n == *reloadN {
 			o.ReloadChange = max(2, n/100)
 		}
@@ -129,8 +133,8 @@ func run() int {
 		return 1
 	}
 	m := rep.Machine
-	fmt.Printf("ldbench %s on %s (%d cores, %d MB, Linux %s, load %s), %.0f s; checkinterval 1 s, checktimeout 3 s, checktype %s\n\n",
-		m.Date, m.CPU, m.Cores, m.MemMB, m.Kernel, m.Load, m.Elapsed, *checktype)
+	fmt.Printf("ldbench %s on %s (%d cores, %d MB, Linux %s, load %s), %.0f s; checkinterval 1 s, checktimeout 3 s, checktype %s up to N=%d, %s above\n\n",
+		m.Date, m.CPU, m.Cores, m.MemMB, m.Kernel, m.Load, m.Elapsed, *checktype, *coldMaxN, *largeCheck)
 	fmt.Print(rep.Table(ns, peers))
 	for _, p := range rep.Problems {
 		fmt.Printf("\nproblem: %s", p)

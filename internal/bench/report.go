@@ -195,6 +195,13 @@ func (r *Report) Table(ns []int, peers []Peer) string {
 	for _, n := range ns {
 		o := r.Options
 		o.Ks = r.ks(n)
+		label := fmt.Sprint(n)
+		for _, res := range r.Results {
+			if res.N == n {
+				label = fmt.Sprintf("%d %s", n, res.CheckType)
+				break
+			}
+		}
 		for _, m := range metrics(o) {
 			vals := map[Peer]float64{}
 			cells := map[Peer]string{}
@@ -215,7 +222,7 @@ func (r *Report) Table(ns []int, peers []Peer) string {
 			if !any {
 				continue
 			}
-			fmt.Fprintf(&b, "| %d | %s |", n, m.name)
+			fmt.Fprintf(&b, "| %s | %s |", label, m.name)
 			for _, p := range peers {
 				fmt.Fprintf(&b, " %s |", dash(cells[p]))
 			}
