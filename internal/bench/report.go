@@ -212,11 +212,13 @@ func (r *Report) Table(ns []int, peers []Peer) string {
 					continue
 				}
 				v, s, ok := m.value(res)
-				if !ok && p == Floor && m.floor != nil {
+				if ok {
+					any = true
+				} else if p == Floor && m.floor != nil {
 					v, s, ok = m.floor(o)
 				}
 				if ok {
-					vals[p], cells[p], any = v, s, true
+					vals[p], cells[p] = v, s
 				}
 			}
 			if !any {
