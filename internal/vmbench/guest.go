@@ -113,8 +113,9 @@ func measure(ctx context.Context, tab kernel.Table, p Params, peer string, n int
 		f.Error = fmt.Sprintf(format, a...)
 		if started {
 			f.Error += fmt.Sprintf("; the end of its output:\n%s", tailFile(logPath, 2048))
-			if peer != Keepalived {
-				f.Error += fmt.Sprintf("\nthe end of its log:\n%s", tailFile(filepath.Join(workDir, peer+".log"), 2048))
+			// Under supervised = yes ours logs to stdout, Perl to its file.
+			if lf := filepath.Join(workDir, peer+".log"); fileExists(lf) {
+				f.Error += fmt.Sprintf("\nthe end of its log file:\n%s", tailFile(lf, 2048))
 			}
 		}
 		return f
@@ -309,4 +310,9 @@ func tailFile(path string, n int64) string {
 		data = data[int64(len(data))-n:]
 	}
 	return string(data)
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
