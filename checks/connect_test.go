@@ -2,6 +2,7 @@ package checks
 
 import (
 	"net"
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -14,7 +15,7 @@ func TestConnect(t *testing.T) {
 	open6 := serve(t, "tcp6", func(c net.Conn) { _ = c.Close() })
 	cases := []struct {
 		name   string
-		addr   string
+		addr   netip.AddrPort
 		up     bool
 		reason string
 	}{
@@ -27,7 +28,7 @@ func TestConnect(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			expect(t, target(t, c.addr, conf.CheckConnect, ""), c.up, c.reason)
+			expect(t, Run, target(c.addr, conf.CheckConnect, ""), c.up, c.reason)
 		})
 	}
 }
@@ -36,22 +37,22 @@ func TestOnOff(t *testing.T) {
 	t.Parallel()
 	// Neither contacts the server: the address refuses connections.
 	addr := refused(t, "tcp4")
-	expect(t, target(t, addr, conf.CheckOn, "http"), true, "checktype on")
-	expect(t, target(t, addr, conf.CheckOff, "http"), false, "checktype off")
+	expect(t, Run, target(addr, conf.CheckOn, "http"), true, "checktype on")
+	expect(t, Run, target(addr, conf.CheckOff, "http"), false, "checktype off")
 }
 
 func TestUnknown(t *testing.T) {
 	t.Parallel()
 	addr := refused(t, "tcp4")
-	expect(t, target(t, addr, "bogus", ""), false, `unknown checktype "bogus"`)
-	expect(t, target(t, addr, conf.CheckNegotiate, "gopher"), false, `unknown service "gopher"`)
+	expect(t, Run, target(addr, "bogus", ""), false, `unknown checktype "bogus"`)
+	expect(t, Run, target(addr, conf.CheckNegotiate, "gopher"), false, `unknown service "gopher"`)
 }
 
 func TestNoneIsNotContacted(t *testing.T) {
 	t.Parallel()
-	expect(t, target(t, refused(t, "tcp4"), conf.CheckNegotiate, "none"), true, "service none")
+	expect(t, Run, target(refused(t, "tcp4"), conf.CheckNegotiate, "none"), true, "service none")
 	// An empty service is none, as ldirectord's default for other ports.
-	expect(t, target(t, refused(t, "tcp4"), conf.CheckNegotiate, ""), true, "service none")
+	expect(t, Run, target(refused(t, "tcp4"), conf.CheckNegotiate, ""), true, "service none")
 }
 
 func TestServicesSorted(t *testing.T) {

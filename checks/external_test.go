@@ -23,7 +23,7 @@ func script(t *testing.T, body string) string {
 }
 
 func externalTarget(t *testing.T, typ conf.CheckType, command string) Target {
-	tg := target(t, "127.0.0.2:8080", typ, "")
+	tg := target(netip.MustParseAddrPort("127.0.0.2:8080"), typ, "")
 	tg.Check.Command = command
 	return tg
 }
@@ -32,7 +32,7 @@ func TestExternal(t *testing.T) {
 	t.Parallel()
 	argsFile := filepath.Join(t.TempDir(), "args")
 	ok := script(t, `echo "$@" > `+argsFile+"\nexit 0\n")
-	expect(t, externalTarget(t, conf.CheckExternal, ok), true, "exited 0")
+	expect(t, Run, externalTarget(t, conf.CheckExternal, ok), true, "exited 0")
 	got, err := os.ReadFile(argsFile)
 	if err != nil {
 		t.Fatal(err)
@@ -42,9 +42,9 @@ func TestExternal(t *testing.T) {
 	}
 
 	failing := script(t, "echo 'backend says no' >&2\nexit 3\n")
-	expect(t, externalTarget(t, conf.CheckExternal, failing), false, `exited 3: "backend says no"`)
+	expect(t, Run, externalTarget(t, conf.CheckExternal, failing), false, `exited 3: "backend says no"`)
 
-	expect(t, externalTarget(t, conf.CheckExternal, "/nonexistent/check"), false, "no such file")
+	expect(t, Run, externalTarget(t, conf.CheckExternal, "/nonexistent/check"), false, "no such file")
 }
 
 func TestExternalArgumentsIPv6AndFWMark(t *testing.T) {
@@ -55,14 +55,14 @@ func TestExternalArgumentsIPv6AndFWMark(t *testing.T) {
 	tg := externalTarget(t, conf.CheckExternal, ok)
 	tg.Addr = netip.MustParseAddr("::1")
 	tg.VirtualAddr = netip.MustParseAddr("2001:db8::1")
-	expect(t, tg, true, "exited 0")
+	expect(t, Run, tg, true, "exited 0")
 	if got, _ := os.ReadFile(argsFile); string(got) != "[2001:db8::1] 80 [::1] 8080\n" {
 		t.Fatalf("IPv6 arguments %q, want bracketed addresses", got)
 	}
 
 	tg = externalTarget(t, conf.CheckExternal, ok)
 	tg.VirtualAddr, tg.VirtualPort, tg.FWMark = netip.Addr{}, 0, 42
-	expect(t, tg, true, "exited 0")
+	expect(t, Run, tg, true, "exited 0")
 	if got, _ := os.ReadFile(argsFile); string(got) != "42 0 127.0.0.2 8080\n" {
 		t.Fatalf("firewall-mark arguments %q, want the mark first", got)
 	}
@@ -76,7 +76,7 @@ func TestExternalTimeoutKillsProcessGroup(t *testing.T) {
 	slow := script(t, "sleep 300 &\necho $! > "+pidFile+"\nwait\n")
 	tg := externalTarget(t, conf.CheckExternal, slow)
 	tg.Timeout = time.Second
-	expect(t, tg, false, "timeout after 1s waiting for "+slow+"; process group killed")
+	expect(t, Run, tg, false, "timeout after 1s waiting for "+slow+"; process group killed")
 
 	b, err := os.ReadFile(pidFile)
 	if err != nil {
@@ -110,7 +110,7 @@ func alive(pid int) bool {
 
 func TestExternalPerl(t *testing.T) {
 	t.Parallel()
-	need(t, "perl", "perl-base")
+	need(t, "perl-base", "perl")
 	dir := t.TempDir()
 	ok := filepath.Join(dir, "ok.pl")
 	// The same contract as external: four arguments, exit 0 when up.
@@ -121,6 +121,6 @@ func TestExternalPerl(t *testing.T) {
 	if err := os.WriteFile(bad, []byte(`print STDERR "down\n"; exit 2;`), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	expect(t, externalTarget(t, conf.CheckExternalPerl, ok), true, "exited 0")
-	expect(t, externalTarget(t, conf.CheckExternalPerl, bad), false, `exited 2: "down"`)
+	expect(t, Run, externalTarget(t, conf.CheckExternalPerl, ok), true, "exited 0")
+	expect(t, Run, externalTarget(t, conf.CheckExternalPerl, bad), false, `exited 2: "down"`)
 }

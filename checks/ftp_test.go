@@ -3,10 +3,12 @@ package checks
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -16,9 +18,9 @@ import (
 // vsftpd starts an anonymous-only vsftpd on 127.0.0.1 serving
 // welcome.msg. It takes as anonymous password only ldirectord's default,
 // ldirectord@<hostname>, so a passing check proves that default is sent.
-func vsftpd(t *testing.T) string {
+func vsftpd(t *testing.T) netip.AddrPort {
 	t.Helper()
-	dir := openDir(t)
+	dir := shortTempDir(t, "ft")
 	root := filepath.Join(dir, "root")
 	empty := filepath.Join(dir, "empty")
 	for _, d := range []string{root, empty} {
@@ -26,11 +28,11 @@ func vsftpd(t *testing.T) string {
 			t.Fatal(err)
 		}
 	}
-	putFile(t, filepath.Join(root, "welcome.msg"), "Welcome to the test FTP\n")
-	putFile(t, filepath.Join(dir, "emails"), "ldirectord@"+hostname()+"\n")
-	port := loopbackPort(t)
+	writeFile(t, filepath.Join(root, "welcome.msg"), "Welcome to the test FTP\n")
+	writeFile(t, filepath.Join(dir, "emails"), "ldirectord@"+hostname()+"\n")
+	port := freePort(t)
 	cfg := filepath.Join(dir, "vsftpd.conf")
-	putFile(t, cfg, strings.NewReplacer("DIR", dir, "PORT", strconv.Itoa(port)).Replace(`listen=YES
+	writeFile(t, cfg, strings.NewReplacer("DIR", dir, "PORT", strconv.Itoa(int(port))).Replace(`listen=YES
 listen_ipv6=NO
 listen_address=127.0.0.1
 listen_port=PORT
@@ -49,14 +51,14 @@ dirmessage_enable=NO
 connect_from_port_20=NO
 secure_chroot_dir=DIR/empty
 `))
-	runDaemon(t, "vsftpd", "vsftpd", cfg)
-	addr := "127.0.0.1:" + strconv.Itoa(port)
-	waitTCP(t, addr)
-	return addr
+	d := startDaemon(t, need(t, "vsftpd", "vsftpd"), cfg)
+	d.stop = syscall.SIGKILL
+	waitListening(t, d, 30*time.Second, loopback(port))
+	return loopback(port)
 }
 
-func ftpTarget(t *testing.T, addr, request, receive string) Target {
-	tg := target(t, addr, conf.CheckNegotiate, "ftp")
+func ftpTarget(addr netip.AddrPort, request, receive string) Target {
+	tg := target(addr, conf.CheckNegotiate, "ftp")
 	tg.Check.Request, tg.Check.Receive = request, receive
 	return tg
 }
@@ -68,9 +70,9 @@ func TestFTP(t *testing.T) {
 		time.Sleep(4 * time.Second)
 		fmt.Fprint(c, "220 late FTP\r\n")
 	})
-	badLogin := ftpTarget(t, addr, "/welcome.msg", "Welcome")
+	badLogin := ftpTarget(addr, "/welcome.msg", "Welcome")
 	badLogin.Check.Login = "bob"
-	badPasswd := ftpTarget(t, addr, "/welcome.msg", "Welcome")
+	badPasswd := ftpTarget(addr, "/welcome.msg", "Welcome")
 	badPasswd.Check.Passwd = "someone@else"
 
 	cases := []struct {
@@ -79,22 +81,22 @@ func TestFTP(t *testing.T) {
 		up     bool
 		reason string
 	}{
-		{"anonymous RETR matches", ftpTarget(t, addr, "/welcome.msg", "^Welcome.*FTP$"), true, "fetched 24 bytes of /welcome.msg"},
-		{"relative request", ftpTarget(t, addr, "welcome.msg", "test"), true, "fetched 24 bytes"},
-		{"empty receive", ftpTarget(t, addr, "/welcome.msg", ""), true, "fetched"},
-		{"wrong content", ftpTarget(t, addr, "/welcome.msg", "Goodbye"), false, "receive /Goodbye/ not found in 24 bytes of /welcome.msg"},
-		{"missing file", ftpTarget(t, addr, "/missing.txt", "Welcome"), false, "RETR /missing.txt: 550"},
+		{"anonymous RETR matches", ftpTarget(addr, "/welcome.msg", "^Welcome.*FTP$"), true, "fetched 24 bytes of /welcome.msg"},
+		{"relative request", ftpTarget(addr, "welcome.msg", "test"), true, "fetched 24 bytes"},
+		{"empty receive", ftpTarget(addr, "/welcome.msg", ""), true, "fetched"},
+		{"wrong content", ftpTarget(addr, "/welcome.msg", "Goodbye"), false, "receive /Goodbye/ not found in 24 bytes of /welcome.msg"},
+		{"missing file", ftpTarget(addr, "/missing.txt", "Welcome"), false, "RETR /missing.txt: 550"},
 		{"failed login", badLogin, false, "login as bob: This FTP server is anonymous only"},
 		{"wrong anonymous password", badPasswd, false, "login as anonymous: 530"},
-		{"refused", ftpTarget(t, refused(t, "tcp4"), "/welcome.msg", "W"), false, "connect: connection refused"},
-		{"accepts but never answers", ftpTarget(t, mute(t, "tcp4"), "/welcome.msg", "W"), false, "timeout after 2s waiting for banner"},
-		{"answers too slowly", ftpTarget(t, slow, "/welcome.msg", "W"), false, "timeout after 2s waiting for banner"},
-		{"garbage", ftpTarget(t, garbage(t, "tcp4"), "/welcome.msg", "W"), false, "banner: not FTP"},
+		{"refused", ftpTarget(refused(t, "tcp4"), "/welcome.msg", "W"), false, "connect: connection refused"},
+		{"accepts but never answers", ftpTarget(serve(t, "tcp4", silent), "/welcome.msg", "W"), false, "timeout after 2s waiting for banner"},
+		{"answers too slowly", ftpTarget(slow, "/welcome.msg", "W"), false, "timeout after 2s waiting for banner"},
+		{"garbage", ftpTarget(serve(t, "tcp4", garbage), "/welcome.msg", "W"), false, "banner: not FTP"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			r := expect(t, c.tg, c.up, c.reason)
+			r := expect(t, Run, c.tg, c.up, c.reason)
 			if strings.Contains(r.Reason, "ldirectord@") || strings.Contains(r.Reason, "someone@else") {
 				t.Fatalf("reason %q shows the password", r.Reason)
 			}

@@ -2,6 +2,8 @@ package checks
 
 import (
 	"context"
+	"errors"
+	"io"
 	"net"
 	"net/netip"
 	"os/exec"
@@ -14,48 +16,50 @@ import (
 	"github.com/ldirectord-go/ldirectord/conf"
 )
 
-// slack is what a down verdict may take beyond its timeout on a busy
+// This file holds what the tests of every check share: scripted servers
+// on loopback, targets, and the verdict assertions.
+
+// slack is what a check may take beyond its timeout on a busy 2-core
 // machine; generous, because what matters is that it does not wait for
 // the server.
 const slack = 3 * time.Second
 
-// target is a check of the server at addr ("127.0.0.1:80", "[::1]:80").
-func target(t *testing.T, addr string, typ conf.CheckType, service string) Target {
-	t.Helper()
-	ap, err := netip.ParseAddrPort(addr)
-	if err != nil {
-		t.Fatalf("bad test address %q: %v", addr, err)
-	}
+// testTimeout is the check timeout of the down cases of targetAt.
+const testTimeout = 1500 * time.Millisecond
+
+// target is a check of the server at addr as a virtual of 192.0.2.10:80
+// sees it, with request "/", method GET and a timeout of 2s.
+func target(addr netip.AddrPort, typ conf.CheckType, service string) Target {
 	return Target{
-		Addr: ap.Addr(), Port: ap.Port(), Protocol: conf.TCP,
+		Addr: addr.Addr(), Port: addr.Port(), Protocol: conf.TCP,
 		VirtualAddr: netip.MustParseAddr("192.0.2.10"), VirtualPort: 80,
 		Check:   conf.Check{Type: typ, Service: service, Request: "/", HTTPMethod: "GET"},
 		Timeout: 2 * time.Second,
 	}
 }
 
-// expect runs the check and fails the test unless the verdict is want, the
-// reason holds reason, and the check kept within its timeout.
-func expect(t *testing.T, tg Target, want bool, reason string) Result {
+// targetAt is a negotiate check of the server at addr with the settings c.
+func targetAt(addr netip.AddrPort, timeout time.Duration, c conf.Check) Target {
+	c.Type = conf.CheckNegotiate
+	return Target{Addr: addr.Addr(), Port: addr.Port(), Protocol: conf.TCP, Check: c, Timeout: timeout}
+}
+
+// expect runs the check f (Run goes through the registry) with runCheck
+// and fails the test unless the verdict is up as wanted, the reason contains
+// every part, and the check kept within its timeout.
+func expect(t *testing.T, f Func, tg Target, up bool, parts ...string) Result {
 	t.Helper()
-	if want {
+	if up {
 		// A server that is up answers long before any timeout; a
 		// generous one keeps a loaded machine from failing it.
-		tg.Timeout = 15 * time.Second
+		tg.Timeout = max(tg.Timeout, 15*time.Second)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), tg.Timeout)
-	defer cancel()
 	start := time.Now()
-	r := Run(ctx, tg)
+	r := runCheck(f, tg)
 	took := time.Since(start)
-	if r.Up != want {
-		t.Fatalf("Run(%s %s %s:%d) up = %v (%q), want %v", tg.Check.Type, tg.Check.Service, tg.Addr, tg.Port, r.Up, r.Reason, want)
-	}
-	if !strings.Contains(r.Reason, reason) {
-		t.Fatalf("Run(%s %s) reason %q, want it to contain %q", tg.Check.Type, tg.Check.Service, r.Reason, reason)
-	}
-	if r.Duration <= 0 || r.Duration > took {
-		t.Fatalf("Duration %v, want in (0, %v]", r.Duration, took)
+	wantVerdict(t, tg, r, up, parts...)
+	if r.Duration > took {
+		t.Fatalf("Duration %v, longer than the %v the check took", r.Duration, took)
 	}
 	if took > tg.Timeout+slack {
 		t.Fatalf("check took %v, want at most timeout %v + %v", took, tg.Timeout, slack)
@@ -63,33 +67,74 @@ func expect(t *testing.T, tg Target, want bool, reason string) Result {
 	return r
 }
 
-// refused is a loopback address where nothing listens.
-func refused(t *testing.T, network string) string {
-	t.Helper()
-	host := "127.0.0.1:0"
-	if network == "tcp6" {
-		host = "[::1]:0"
-	}
-	l, err := net.Listen(network, host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	_ = l.Close()
-	return addr
+// runCheck runs f with the target's timeout as the context's deadline,
+// as the prober does.
+func runCheck(f Func, tg Target) Result {
+	ctx, cancel := context.WithTimeout(context.Background(), tg.Timeout)
+	defer cancel()
+	return f(ctx, tg)
 }
 
-// serve runs handle on every connection to a new loopback listener and
-// returns its address; everything stops at the end of the test.
-func serve(t *testing.T, network string, handle func(net.Conn)) string {
+// wantVerdict fails the test unless r, the verdict on tg, is up as
+// wanted, its reason contains every part, and its duration is within the
+// target's timeout plus slack.
+func wantVerdict(t *testing.T, tg Target, r Result, up bool, parts ...string) {
 	t.Helper()
-	host := "127.0.0.1:0"
-	if network == "tcp6" {
-		host = "[::1]:0"
+	t.Logf("up=%v after %v: %s", r.Up, r.Duration.Round(time.Millisecond), r.Reason)
+	if r.Up != up {
+		t.Fatalf("check %s %s of %s: up = %v (%q), want %v", tg.Check.Type, tg.Check.Service, netip.AddrPortFrom(tg.Addr, tg.Port), r.Up, r.Reason, up)
 	}
-	l, err := net.Listen(network, host)
+	for _, p := range parts {
+		if !strings.Contains(r.Reason, p) {
+			t.Fatalf("check %s %s: reason %q, want it to contain %q", tg.Check.Type, tg.Check.Service, r.Reason, p)
+		}
+	}
+	if r.Duration <= 0 || r.Duration > tg.Timeout+slack {
+		t.Fatalf("Duration %v, want within (0, %v]", r.Duration, tg.Timeout+slack)
+	}
+}
+
+// noSecrets fails the test when the reason shows one of the secrets.
+func noSecrets(t *testing.T, r Result, secrets ...string) {
+	t.Helper()
+	for _, s := range secrets {
+		if strings.Contains(r.Reason, s) {
+			t.Errorf("reason %q shows the passwd or secret %q", r.Reason, s)
+		}
+	}
+}
+
+// serverCase is a scripted server and the verdict a check must give it.
+type serverCase struct {
+	name   string
+	handle func(net.Conn)
+	check  conf.Check
+	up     bool
+	reason string
+}
+
+// expectServers runs the check f, in parallel, against a scripted server
+// per case, with a timeout of testTimeout, and asks that no reason shows
+// one of the secrets.
+func expectServers(t *testing.T, f Func, cases []serverCase, secrets ...string) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := expect(t, f, targetAt(serve(t, "tcp4", tc.handle), testTimeout, tc.check), tc.up, tc.reason)
+			noSecrets(t, r, secrets...)
+		})
+	}
+}
+
+// serve runs handle on every connection to a new listener on the loopback
+// address of network ("tcp4", "tcp6"), and closes the connection when
+// handle returns; everything stops at the end of the test.
+func serve(t *testing.T, network string, handle func(net.Conn)) netip.AddrPort {
+	t.Helper()
+	l, err := net.Listen(network, loopbackHost(network))
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("listen on loopback %s: %v", network, err)
 	}
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -108,6 +153,7 @@ func serve(t *testing.T, network string, handle func(net.Conn)) string {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				defer c.Close()
 				handle(c)
 			}()
 		}
@@ -121,30 +167,116 @@ func serve(t *testing.T, network string, handle func(net.Conn)) string {
 		mu.Unlock()
 		wg.Wait()
 	})
-	return l.Addr().String()
+	return l.Addr().(*net.TCPAddr).AddrPort()
 }
 
-// mute accepts connections and never says a word.
-func mute(t *testing.T, network string) string {
-	return serve(t, network, func(c net.Conn) { _, _ = c.Read(make([]byte, 1)) })
+// serveUDP answers each datagram to a new socket on the loopback address
+// of network ("udp4", "udp6") with reply(datagram); a nil answer sends
+// nothing.
+func serveUDP(t *testing.T, network string, reply func([]byte) []byte) netip.AddrPort {
+	t.Helper()
+	pc, err := net.ListenPacket(network, loopbackHost(network))
+	if err != nil {
+		t.Fatalf("listen on loopback %s: %v", network, err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 65536)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			if out := reply(append([]byte(nil), buf[:n]...)); out != nil {
+				_, _ = pc.WriteTo(out, from)
+			}
+		}
+	}()
+	t.Cleanup(func() { _ = pc.Close(); <-done })
+	return pc.LocalAddr().(*net.UDPAddr).AddrPort()
 }
 
-// garbage answers every connection with bytes no protocol expects: after
-// the client's first words, or after a moment for protocols where the
-// server speaks first.
-func garbage(t *testing.T, network string) string {
-	return serve(t, network, func(c net.Conn) {
-		_ = c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
-		_, _ = c.Read(make([]byte, 512))
-		_, _ = c.Write([]byte("\x00\xff\xfe garbage \x1b[2J\x00\r\n\x80\x81"))
-		time.Sleep(100 * time.Millisecond)
-		_ = c.Close()
-	})
+// loopbackHost is the loopback address with any port for network.
+func loopbackHost(network string) string {
+	if strings.HasSuffix(network, "6") {
+		return "[::1]:0"
+	}
+	return "127.0.0.1:0"
+}
+
+func loopback(port uint16) netip.AddrPort {
+	return netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), port)
+}
+
+func loopback6(port uint16) netip.AddrPort {
+	return netip.AddrPortFrom(netip.IPv6Loopback(), port)
+}
+
+// silent never says a word and holds the connection open, even after the
+// client has closed its side, until the client goes away or the test ends.
+func silent(c net.Conn) {
+	buf := make([]byte, 512)
+	for {
+		_, err := c.Read(buf)
+		if errors.Is(err, io.EOF) {
+			// Half closed: a Read returns at once from now on.
+			time.Sleep(20 * time.Millisecond)
+		} else if err != nil {
+			return
+		}
+	}
+}
+
+// sayThenHold writes s and keeps the connection open without answering.
+func sayThenHold(s string) func(net.Conn) {
+	return func(c net.Conn) {
+		_, _ = io.WriteString(c, s)
+		_, _ = io.Copy(io.Discard, c)
+	}
+}
+
+// garbage answers with bytes no protocol expects: after the client's
+// first words, or after a moment for protocols where the server speaks
+// first.
+func garbage(c net.Conn) {
+	_ = c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	_, _ = c.Read(make([]byte, 512))
+	_, _ = c.Write([]byte("\x00\xff\xfe garbage \x1b[2J\x00\r\n\x80\x81"))
+	time.Sleep(100 * time.Millisecond)
+}
+
+// refused is a loopback address of network ("tcp4", "tcp6") where
+// nothing listens.
+func refused(t *testing.T, network string) netip.AddrPort {
+	t.Helper()
+	l, err := net.Listen(network, loopbackHost(network))
+	if err != nil {
+		t.Fatalf("listen on loopback %s: %v", network, err)
+	}
+	addr := l.Addr().(*net.TCPAddr).AddrPort()
+	_ = l.Close()
+	return addr
+}
+
+// freePort is a loopback TCP port free at the time of asking, for daemons
+// that must be told their port.
+func freePort(t *testing.T) uint16 { return refused(t, "tcp4").Port() }
+
+// freeUDPPort is a loopback UDP port free at the time of asking.
+func freeUDPPort(t *testing.T) uint16 {
+	t.Helper()
+	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen on loopback UDP: %v", err)
+	}
+	defer pc.Close()
+	return pc.LocalAddr().(*net.UDPAddr).AddrPort().Port()
 }
 
 // blackhole is a loopback listener whose accept queue is full, so that a
 // new connection's SYN is dropped and connect hangs until its deadline.
-func blackhole(t *testing.T) string {
+func blackhole(t *testing.T) netip.AddrPort {
 	t.Helper()
 	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
 	if err != nil {
@@ -161,32 +293,32 @@ func blackhole(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(sa.(*syscall.SockaddrInet4).Port)).String()
+	addr := loopback(uint16(sa.(*syscall.SockaddrInet4).Port))
 	// Fill the queue: connections that complete but are never accepted.
 	for i := 0; i < 8; i++ {
 		d := net.Dialer{Timeout: 200 * time.Millisecond}
-		c, err := d.Dial("tcp", addr)
+		c, err := d.Dial("tcp", addr.String())
 		if err != nil {
 			return addr
 		}
 		t.Cleanup(func() { _ = c.Close() })
 	}
 	t.Fatalf("could not fill the accept queue of %s", addr)
-	return ""
+	return netip.AddrPort{}
 }
 
-// need fails the test, naming the Debian package, when a program is not
-// installed.
-func need(t *testing.T, program, pkg string) string {
+// need returns the path of the first of programs that is installed (in
+// PATH, /usr/sbin or /sbin), and fails the test naming the Debian package
+// pkg when none is.
+func need(t *testing.T, pkg string, programs ...string) string {
 	t.Helper()
-	path, err := exec.LookPath(program)
-	if err != nil {
-		for _, dir := range []string{"/usr/sbin", "/sbin"} {
-			if p, err2 := exec.LookPath(dir + "/" + program); err2 == nil {
-				return p
+	for _, p := range programs {
+		for _, c := range []string{p, "/usr/sbin/" + p, "/sbin/" + p} {
+			if path, err := exec.LookPath(c); err == nil {
+				return path
 			}
 		}
-		t.Fatalf("%s not found: install the Debian package %s (apt-get install %s)", program, pkg, pkg)
 	}
-	return path
+	t.Fatalf("%s not found: install the Debian package %s (apt-get install %s)", programs[0], pkg, pkg)
+	return ""
 }

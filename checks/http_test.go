@@ -55,10 +55,14 @@ func page(seen chan<- string) http.Handler {
 
 func httpTarget(t *testing.T, srv *httptest.Server, service, request, receive string) Target {
 	t.Helper()
-	addr := strings.TrimPrefix(strings.TrimPrefix(srv.URL, "http://"), "https://")
-	tg := target(t, addr, conf.CheckNegotiate, service)
+	tg := target(addrOf(srv), conf.CheckNegotiate, service)
 	tg.Check.Request, tg.Check.Receive = request, receive
 	return tg
+}
+
+// addrOf is the address a test HTTP server listens on.
+func addrOf(srv *httptest.Server) netip.AddrPort {
+	return srv.Listener.Addr().(*net.TCPAddr).AddrPort()
 }
 
 func listen6(t *testing.T) net.Listener {
@@ -104,7 +108,7 @@ func TestHTTP(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			expect(t, httpTarget(t, c.srv, "http", c.request, c.receive), c.up, c.reason)
+			expect(t, Run, httpTarget(t, c.srv, "http", c.request, c.receive), c.up, c.reason)
 		})
 	}
 }
@@ -115,7 +119,7 @@ func TestHTTPHostAndMethod(t *testing.T) {
 	t.Cleanup(srv.Close)
 
 	tg := httpTarget(t, srv, "http", "/ok", "GO")
-	expect(t, tg, true, "HTTP 200 OK")
+	expect(t, Run, tg, true, "HTTP 200 OK")
 	if got := <-seen; got != "GET 127.0.0.1" {
 		t.Fatalf("request %q, want GET with the real server's address as Host, as ldirectord sends it", got)
 	}
@@ -123,7 +127,7 @@ func TestHTTPHostAndMethod(t *testing.T) {
 	tg.Check.VirtualHost = "www.example.org"
 	tg.Check.HTTPMethod = "HEAD"
 	tg.Check.Receive = ""
-	expect(t, tg, true, "HTTP 200 OK")
+	expect(t, Run, tg, true, "HTTP 200 OK")
 	if got := <-seen; got != "HEAD www.example.org" {
 		t.Fatalf("request %q, want HEAD with virtualhost as Host", got)
 	}
@@ -131,32 +135,34 @@ func TestHTTPHostAndMethod(t *testing.T) {
 	// A full URL is fetched as it stands, with its own host as Host.
 	full := httpTarget(t, srv, "http", "/"+srv.URL+"/ok", "GO")
 	full.Addr = netip.MustParseAddr("127.0.0.9") // not used for a full URL
-	expect(t, full, true, "HTTP 200 OK")
+	expect(t, Run, full, true, "HTTP 200 OK")
 	if got, want := <-seen, "GET "+strings.TrimPrefix(srv.URL, "http://"); got != want {
 		t.Fatalf("request %q, want %q", got, want)
 	}
 
 	// HEAD has no body, so a receive string cannot match.
 	tg.Check.Receive = "GO"
-	expect(t, tg, false, "not found in 0 bytes")
+	expect(t, Run, tg, false, "not found in 0 bytes")
 }
 
 func TestHTTPDown(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
-		name, addr, reason string
+		name   string
+		addr   netip.AddrPort
+		reason string
 	}{
 		{"refused", refused(t, "tcp4"), "connect: connection refused"},
 		{"refused ipv6", refused(t, "tcp6"), "connect: connection refused"},
-		{"accepts but never answers", mute(t, "tcp4"), "timeout after 2s waiting for HTTP response"},
-		{"garbage", garbage(t, "tcp4"), "malformed HTTP"},
+		{"accepts but never answers", serve(t, "tcp4", silent), "timeout after 2s waiting for HTTP response"},
+		{"garbage", serve(t, "tcp4", garbage), "malformed HTTP"},
 		{"syn dropped", blackhole(t), "timeout after 2s"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			tg := target(t, c.addr, conf.CheckNegotiate, "http")
-			expect(t, tg, false, c.reason)
+			tg := target(c.addr, conf.CheckNegotiate, "http")
+			expect(t, Run, tg, false, c.reason)
 		})
 	}
 }
@@ -184,16 +190,16 @@ func TestHTTPS(t *testing.T) {
 	plain := httptest.NewServer(page(nil))
 	t.Cleanup(plain.Close)
 
-	expect(t, httpTarget(t, srv, "https", "/ok", "GO"), true, "HTTP 200 OK")
-	expect(t, httpTarget(t, srv6, "https", "/ok", "GO"), true, "HTTP 200 OK")
-	expect(t, httpTarget(t, srv, "https", srv.URL+"/ok", "GO"), true, "HTTP 200 OK")
-	expect(t, httpTarget(t, srv, "https", "/unavailable", ""), false, "HTTP 503")
-	expect(t, httpTarget(t, srv, "https", "/ok", "NO-GO"), false, "receive /NO-GO/ not found")
+	expect(t, Run, httpTarget(t, srv, "https", "/ok", "GO"), true, "HTTP 200 OK")
+	expect(t, Run, httpTarget(t, srv6, "https", "/ok", "GO"), true, "HTTP 200 OK")
+	expect(t, Run, httpTarget(t, srv, "https", srv.URL+"/ok", "GO"), true, "HTTP 200 OK")
+	expect(t, Run, httpTarget(t, srv, "https", "/unavailable", ""), false, "HTTP 503")
+	expect(t, Run, httpTarget(t, srv, "https", "/ok", "NO-GO"), false, "receive /NO-GO/ not found")
 
 	tg := httpTarget(t, srv, "https", "/ok", "GO")
 	tg.Check.VirtualHost = "secure.example.org"
 	<-seen
-	expect(t, tg, true, "HTTP 200 OK")
+	expect(t, Run, tg, true, "HTTP 200 OK")
 	if got := <-seen; got != "GET secure.example.org" {
 		t.Fatalf("request %q, want virtualhost as Host", got)
 	}
@@ -207,8 +213,8 @@ func TestHTTPS(t *testing.T) {
 
 	// TLS failures: a plain HTTP server, a server speaking garbage, one
 	// that never starts the handshake.
-	expect(t, httpTarget(t, plain, "https", "/ok", "GO"), false, "server gave HTTP response to HTTPS client")
-	expect(t, target(t, garbage(t, "tcp4"), conf.CheckNegotiate, "https"), false, "tls:")
-	expect(t, target(t, mute(t, "tcp4"), conf.CheckNegotiate, "https"), false, "timeout after 2s")
-	expect(t, target(t, refused(t, "tcp6"), conf.CheckNegotiate, "https"), false, "connection refused")
+	expect(t, Run, httpTarget(t, plain, "https", "/ok", "GO"), false, "server gave HTTP response to HTTPS client")
+	expect(t, Run, target(serve(t, "tcp4", garbage), conf.CheckNegotiate, "https"), false, "tls:")
+	expect(t, Run, target(serve(t, "tcp4", silent), conf.CheckNegotiate, "https"), false, "timeout after 2s")
+	expect(t, Run, target(refused(t, "tcp6"), conf.CheckNegotiate, "https"), false, "connection refused")
 }

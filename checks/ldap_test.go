@@ -5,7 +5,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -19,8 +18,8 @@ type slapdPorts struct{ ldap, ldaps uint16 }
 // administrator cn=admin,dc=example,dc=org has the password wonderland.
 func startSlapd(t *testing.T) slapdPorts {
 	t.Helper()
-	slapd := needProgram(t, "slapd", "slapd", "/usr/sbin/slapd")
-	slapadd := needProgram(t, "slapd", "slapadd", "/usr/sbin/slapadd")
+	slapd := need(t, "slapd", "slapd")
+	slapadd := need(t, "slapd", "slapadd")
 	if _, err := os.Stat("/etc/ldap/schema/core.schema"); err != nil {
 		t.Fatalf("core.schema missing: install the Debian package slapd")
 	}
@@ -94,11 +93,8 @@ func TestSlapd(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			r := runCheck(tc.f, targetAt(loopback(tc.port), timeout, tc.check))
-			wantVerdict(t, r, tc.up, timeout, tc.reason)
-			if strings.Contains(r.Reason, "looking-glass") || strings.Contains(r.Reason, "wonderland") {
-				t.Errorf("reason %q shows the passwd", r.Reason)
-			}
+			r := expect(t, tc.f, targetAt(loopback(tc.port), timeout, tc.check), tc.up, tc.reason)
+			noSecrets(t, r, "looking-glass", "wonderland")
 		})
 	}
 	t.Run("IPv6", func(t *testing.T) {
@@ -106,13 +102,11 @@ func TestSlapd(t *testing.T) {
 			f    Func
 			port uint16
 		}{{checkLDAP, p.ldap}, {checkLDAPS, p.ldaps}} {
-			r := runCheck(c.f, targetAt(loopback6(c.port), timeout, admin))
-			wantVerdict(t, r, true, timeout, "found")
+			expect(t, c.f, targetAt(loopback6(c.port), timeout, admin), true, "found")
 		}
 	})
 	t.Run("ldap to TLS port", func(t *testing.T) {
-		r := runCheck(checkLDAP, targetAt(loopback(p.ldaps), testTimeout, anon))
-		wantVerdict(t, r, false, testTimeout, "bind failed")
+		expect(t, checkLDAP, targetAt(loopback(p.ldaps), testTimeout, anon), false, "bind failed")
 	})
 }
 
@@ -132,14 +126,12 @@ func TestLDAPFailures(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			ap := scriptedServer(t, tc.handle)
-			r := runCheck(checkLDAP, targetAt(ap, testTimeout, check))
-			wantVerdict(t, r, false, testTimeout, tc.reason)
+			ap := serve(t, "tcp4", tc.handle)
+			expect(t, checkLDAP, targetAt(ap, testTimeout, check), false, tc.reason)
 		})
 	}
 	t.Run("refused", func(t *testing.T) {
 		t.Parallel()
-		r := runCheck(checkLDAPS, targetAt(refusedAddr(t), testTimeout, check))
-		wantVerdict(t, r, false, testTimeout, "connect: connection refused")
+		expect(t, checkLDAPS, targetAt(refused(t, "tcp4"), testTimeout, check), false, "connect: connection refused")
 	})
 }

@@ -2,6 +2,7 @@ package checks
 
 import (
 	"context"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -11,7 +12,7 @@ import (
 	"github.com/ldirectord-go/ldirectord/conf"
 )
 
-// TestNothingLeftBehind runs checks that end by timeout, by refusal and by
+// TestNothingLeftBehind runs every check to a timeout, a refusal and a
 // success, and asks that none leaves a goroutine behind: a prober runs
 // thousands of them.
 func TestNothingLeftBehind(t *testing.T) {
@@ -22,39 +23,58 @@ func TestNothingLeftBehind(t *testing.T) {
 }
 
 func runChecksToLeak(t *testing.T) {
-	silentAddr := mute(t, "tcp4")
+	silentAddr := serve(t, "tcp4", silent)
 	for _, service := range []string{"http", "https", "http_proxy", "smtp", "ftp", "simpletcp", "dns"} {
-		tg := target(t, silentAddr, conf.CheckNegotiate, service)
+		tg := target(silentAddr, conf.CheckNegotiate, service)
 		tg.Timeout = 500 * time.Millisecond
-		tg.Check.Request = "http://" + silentAddr + "/"
+		tg.Check.Request = "http://" + silentAddr.String() + "/"
 		tg.Check.Receive = "x"
-		expect(t, tg, false, "timeout")
+		expect(t, Run, tg, false, "timeout")
 	}
-	tg := target(t, refused(t, "tcp4"), conf.CheckConnect, "")
-	expect(t, tg, false, "refused")
+	tg := target(refused(t, "tcp4"), conf.CheckConnect, "")
+	expect(t, Run, tg, false, "refused")
 	tg = externalTarget(t, conf.CheckExternal, script(t, "sleep 10\n"))
 	tg.Timeout = 500 * time.Millisecond
-	expect(t, tg, false, "timeout")
-	expect(t, target(t, "127.0.0.1:0", conf.CheckPing, ""), true, "echo reply")
+	expect(t, Run, tg, false, "timeout")
+	expect(t, Run, target(loopback(0), conf.CheckPing, ""), true, "echo reply")
+
+	refusedAt := refused(t, "tcp4")
+	sql := conf.Check{Login: "alice", Passwd: "wonderland", Database: "db", Request: "SELECT 1"}
+	for name, f := range map[string]Func{
+		"imap": checkIMAP, "imaps": checkIMAPS, "pop": checkPOP, "pops": checkPOPS,
+		"ldap": checkLDAP, "ldaps": checkLDAPS, "mysql": checkMySQL, "pgsql": checkPgSQL,
+		"oracle": checkOracle, "sip": checkSIP, "nntp": checkNNTP,
+	} {
+		for _, ap := range []netip.AddrPort{silentAddr, refusedAt} {
+			if r := runCheck(f, targetAt(ap, 300*time.Millisecond, sql)); r.Up {
+				t.Errorf("%s against %v: up, want down", name, ap)
+			}
+		}
+	}
+	radius := sql
+	radius.Secret = "sesame"
+	tg = targetAt(serveUDP(t, "udp4", func([]byte) []byte { return nil }), 300*time.Millisecond, radius)
+	expect(t, checkRADIUS, tg, false, "timeout")
+	expect(t, checkNNTP, targetAt(serve(t, "tcp4", sayThenHold("200 ready\r\n")), time.Second, conf.Check{}), true, "200 ready")
 }
 
 // TestCancelStopsCheck cancels checks of servers that never answer: each
 // ends at once, long before its timeout, as a stopping daemon needs.
 func TestCancelStopsCheck(t *testing.T) {
 	t.Parallel()
-	silentAddr := mute(t, "tcp4")
-	never := serveUDP(t, func([]byte) []byte { return nil })
+	silentAddr := serve(t, "tcp4", silent)
+	never := serveUDP(t, "udp4", func([]byte) []byte { return nil })
 	for _, service := range []string{"http", "https", "http_proxy", "smtp", "ftp", "simpletcp", "dns", "external"} {
 		t.Run(service, func(t *testing.T) {
 			t.Parallel()
-			tg := target(t, silentAddr, conf.CheckNegotiate, service)
+			tg := target(silentAddr, conf.CheckNegotiate, service)
 			tg.Timeout = time.Minute
-			tg.Check.Request = "http://" + silentAddr + "/"
+			tg.Check.Request = "http://" + silentAddr.String() + "/"
 			tg.Check.Receive = "x"
 			want := "check canceled"
 			switch service {
 			case "dns":
-				tg = target(t, never, conf.CheckNegotiate, service)
+				tg = target(never, conf.CheckNegotiate, service)
 				tg.Protocol = conf.UDP
 				tg.Timeout = time.Minute
 			case "external":

@@ -18,8 +18,8 @@ import (
 // ldtest with a table of one row.
 func startMariaDB(t *testing.T) uint16 {
 	t.Helper()
-	installDB := needProgram(t, "mariadb-server", "mariadb-install-db", "mysql_install_db")
-	server := needProgram(t, "mariadb-server", "mariadbd", "/usr/sbin/mariadbd", "/usr/sbin/mysqld")
+	installDB := need(t, "mariadb-server", "mariadb-install-db", "mysql_install_db")
+	server := need(t, "mariadb-server", "mariadbd", "mysqld")
 	dir := shortTempDir(t, "my")
 	data := filepath.Join(dir, "data")
 	initSQL := filepath.Join(dir, "init.sql")
@@ -74,13 +74,11 @@ func TestMariaDB(t *testing.T) {
 		{"slow query", with(func(c *conf.Check) { c.Request = "SELECT SLEEP(30)" }), false, "timeout after 1.5s", testTimeout},
 	}
 	t.Run("IPv6", func(t *testing.T) {
-		r := runCheck(checkMySQL, targetAt(loopback6(port), timeout, good))
-		wantVerdict(t, r, true, timeout, "query returned rows")
+		expect(t, checkMySQL, targetAt(loopback6(port), timeout, good), true, "query returned rows")
 	})
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			r := runCheck(checkMySQL, targetAt(loopback(port), tc.timeout, tc.check))
-			wantVerdict(t, r, tc.up, tc.timeout, tc.reason)
+			r := expect(t, checkMySQL, targetAt(loopback(port), tc.timeout, tc.check), tc.up, tc.reason)
 			if strings.Contains(r.Reason, "looking-glass") || strings.Contains(r.Reason, "wonderland") {
 				t.Errorf("reason %q shows the passwd", r.Reason)
 			}
@@ -105,14 +103,12 @@ func TestMySQLFailures(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			ap := scriptedServer(t, tc.handle)
-			r := runCheck(checkMySQL, targetAt(ap, testTimeout, check))
-			wantVerdict(t, r, false, testTimeout, tc.reason)
+			ap := serve(t, "tcp4", tc.handle)
+			expect(t, checkMySQL, targetAt(ap, testTimeout, check), false, tc.reason)
 		})
 	}
 	t.Run("refused", func(t *testing.T) {
 		t.Parallel()
-		r := runCheck(checkMySQL, targetAt(refusedAddr(t), testTimeout, check))
-		wantVerdict(t, r, false, testTimeout, "connect: ", "connection refused")
+		expect(t, checkMySQL, targetAt(refused(t, "tcp4"), testTimeout, check), false, "connect: ", "connection refused")
 	})
 }

@@ -46,15 +46,13 @@ func TestNNTP(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			ap := scriptedServer(t, tc.handle)
-			r := runCheck(checkNNTP, targetAt(ap, testTimeout, conf.Check{Service: "nntp"}))
-			wantVerdict(t, r, tc.up, testTimeout, tc.reason)
+			ap := serve(t, "tcp4", tc.handle)
+			expect(t, checkNNTP, targetAt(ap, testTimeout, conf.Check{Service: "nntp"}), tc.up, tc.reason)
 		})
 	}
 	t.Run("refused", func(t *testing.T) {
 		t.Parallel()
-		r := runCheck(checkNNTP, targetAt(refusedAddr(t), testTimeout, conf.Check{Service: "nntp"}))
-		wantVerdict(t, r, false, testTimeout, "connect: ", "refused")
+		expect(t, checkNNTP, targetAt(refused(t, "tcp4"), testTimeout, conf.Check{Service: "nntp"}), false, "connect: ", "refused")
 	})
 }
 
@@ -75,36 +73,37 @@ func FuzzNNTPGreeting(f *testing.F) {
 // against IPv6 loopback servers; the daemons' tests cover IPv6 for the
 // library-based services.
 func TestRunIPv6(t *testing.T) {
-	run := func(t *testing.T, ap netip.AddrPort, proto conf.Protocol, c conf.Check) Result {
-		c.Type = conf.CheckNegotiate
-		return Run(context.Background(), Target{Addr: ap.Addr(), Port: ap.Port(), Protocol: proto, Check: c, Timeout: 5 * time.Second})
+	at := func(ap netip.AddrPort, proto conf.Protocol, c conf.Check) Target {
+		tg := targetAt(ap, 5*time.Second, c)
+		tg.Protocol = proto
+		return tg
 	}
 	t.Run("nntp", func(t *testing.T) {
-		ap := scriptedServerAt(t, "[::1]:0", sayThenHold("200 ready\r\n"))
-		wantVerdict(t, run(t, ap, conf.TCP, conf.Check{Service: "nntp"}), true, 5*time.Second, "NNTP greeting")
+		ap := serve(t, "tcp6", sayThenHold("200 ready\r\n"))
+		expect(t, Run, at(ap, conf.TCP, conf.Check{Service: "nntp"}), true, "NNTP greeting")
 	})
 	t.Run("pop", func(t *testing.T) {
-		ap := scriptedServerAt(t, "[::1]:0", sayThenHold("+OK ready\r\n"))
-		wantVerdict(t, run(t, ap, conf.TCP, conf.Check{Service: "pop"}), true, 5*time.Second, "POP3 greeting")
+		ap := serve(t, "tcp6", sayThenHold("+OK ready\r\n"))
+		expect(t, Run, at(ap, conf.TCP, conf.Check{Service: "pop"}), true, "POP3 greeting")
 	})
 	t.Run("imap", func(t *testing.T) {
-		ap := scriptedServerAt(t, "[::1]:0", sayThenHold("* OK ready\r\n"))
-		wantVerdict(t, run(t, ap, conf.TCP, conf.Check{Service: "imap"}), true, 5*time.Second, "IMAP greeting OK")
+		ap := serve(t, "tcp6", sayThenHold("* OK ready\r\n"))
+		expect(t, Run, at(ap, conf.TCP, conf.Check{Service: "imap"}), true, "IMAP greeting OK")
 	})
 	t.Run("sip udp", func(t *testing.T) {
 		got := make(chan string, 1)
-		ap := scriptedUDPAt(t, "[::1]:0", func(b []byte) []byte {
+		ap := serveUDP(t, "udp6", func(b []byte) []byte {
 			got <- string(b)
 			return []byte("SIP/2.0 200 OK\r\n\r\n")
 		})
-		wantVerdict(t, run(t, ap, conf.UDP, conf.Check{Service: "sip", Login: "a@b"}), true, 5*time.Second, "200")
+		expect(t, Run, at(ap, conf.UDP, conf.Check{Service: "sip", Login: "a@b"}), true, "200")
 		if req := <-got; !strings.Contains(req, "Via: SIP/2.0/UDP [::1]:") {
 			t.Errorf("request %q has no IPv6 Via", req)
 		}
 	})
 	t.Run("sip tcp", func(t *testing.T) {
-		ap := scriptedServerAt(t, "[::1]:0", sayThenHold("SIP/2.0 200 OK\r\n\r\n"))
-		wantVerdict(t, run(t, ap, conf.TCP, conf.Check{Service: "sip", Login: "a@b"}), true, 5*time.Second, "200")
+		ap := serve(t, "tcp6", sayThenHold("SIP/2.0 200 OK\r\n\r\n"))
+		expect(t, Run, at(ap, conf.TCP, conf.Check{Service: "sip", Login: "a@b"}), true, "200")
 	})
 	t.Run("services", func(t *testing.T) {
 		have := strings.Join(Services(), " ")

@@ -75,9 +75,8 @@ func TestOracleFailures(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			ap := scriptedServer(t, tc.handle)
-			r := runCheck(checkOracle, targetAt(ap, testTimeout, tc.check))
-			wantVerdict(t, r, false, testTimeout, tc.reason)
+			ap := serve(t, "tcp4", tc.handle)
+			r := expect(t, checkOracle, targetAt(ap, testTimeout, tc.check), false, tc.reason)
 			if strings.Contains(r.Reason, "tiger-secret") {
 				t.Errorf("reason %q shows the passwd", r.Reason)
 			}
@@ -85,14 +84,12 @@ func TestOracleFailures(t *testing.T) {
 	}
 	t.Run("refused", func(t *testing.T) {
 		t.Parallel()
-		r := runCheck(checkOracle, targetAt(refusedAddr(t), testTimeout, check))
-		wantVerdict(t, r, false, testTimeout, "connection refused")
+		expect(t, checkOracle, targetAt(refused(t, "tcp4"), testTimeout, check), false, "connection refused")
 	})
 	t.Run("no request", func(t *testing.T) {
 		t.Parallel()
 		c := check
 		c.Request = "/"
-		r := runCheck(checkOracle, targetAt(refusedAddr(t), testTimeout, c))
-		wantVerdict(t, r, false, testTimeout, "needs a login and a request")
+		expect(t, checkOracle, targetAt(refused(t, "tcp4"), testTimeout, c), false, "needs a login and a request")
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -76,7 +77,7 @@ func judgeBoth(tg Target, env ...string) verdicts {
 // verdict from both.
 func TestAgreesWithPerl(t *testing.T) {
 	t.Parallel()
-	need(t, "perl", "perl-base")
+	need(t, "perl-base", "perl")
 	if _, err := os.Stat("/usr/sbin/ldirectord"); err != nil {
 		t.Fatalf("the Perl ldirectord is not installed: install the Debian package ldirectord (%v)", err)
 	}
@@ -87,21 +88,20 @@ func TestAgreesWithPerl(t *testing.T) {
 	// Perl's LWP on Debian 12 checks the certificate chain (though not
 	// the name) against the CAs it trusts: make it trust the test's.
 	ca := filepath.Join(t.TempDir(), "ca.pem")
-	putFile(t, ca, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: webTLS.Certificate().Raw})))
+	writeFile(t, ca, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: webTLS.Certificate().Raw})))
 	trustTestCA := "SSL_CERT_FILE=" + ca
-	webAddr := strings.TrimPrefix(web.URL, "http://")
-	tlsAddr := strings.TrimPrefix(webTLS.URL, "https://")
+	webAddr, tlsAddr := addrOf(web), addrOf(webTLS)
 	ftpAddr := vsftpd(t)
-	smtpOK := "127.0.0.1:" + strconv.Itoa(exim(t, ""))
-	smtpDeny := "127.0.0.1:" + strconv.Itoa(exim(t, "acl_smtp_connect = deny_all"))
-	dnsAddr := "127.0.0.1:" + strconv.Itoa(dnsmasq(t))
+	smtpOK := loopback(exim(t, ""))
+	smtpDeny := loopback(exim(t, "acl_smtp_connect = deny_all"))
+	dnsAddr := loopback(dnsmasq(t))
 	proxy := tinyproxy(t)
 	status := statusServer(t, "tcp4")
 	gone := refused(t, "tcp4")
-	silentAddr, junk := mute(t, "tcp4"), garbage(t, "tcp4")
+	silentAddr, junk := serve(t, "tcp4", silent), serve(t, "tcp4", garbage)
 
-	mk := func(addr string, typ conf.CheckType, service, request, receive string, edit ...func(*Target)) Target {
-		tg := target(t, addr, typ, service)
+	mk := func(addr netip.AddrPort, typ conf.CheckType, service, request, receive string, edit ...func(*Target)) Target {
+		tg := target(addr, typ, service)
 		tg.Check.Request, tg.Check.Receive = request, receive
 		for _, e := range edit {
 			e(&tg)

@@ -66,8 +66,7 @@ func TestPostgres(t *testing.T) {
 		{"slow query", with(func(c *conf.Check) { c.Request = "SELECT pg_sleep(30)" }), false, "timeout after 1.5s waiting for the query's answer"},
 	}
 	t.Run("IPv6", func(t *testing.T) {
-		r := runCheck(checkPgSQL, targetAt(loopback6(port), timeout, good))
-		wantVerdict(t, r, true, timeout, "query returned rows")
+		expect(t, checkPgSQL, targetAt(loopback6(port), timeout, good), true, "query returned rows")
 	})
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -75,8 +74,7 @@ func TestPostgres(t *testing.T) {
 			if tc.name == "slow query" {
 				tm = testTimeout
 			}
-			r := runCheck(checkPgSQL, targetAt(loopback(port), tm, tc.check))
-			wantVerdict(t, r, tc.up, tm, tc.reason)
+			r := expect(t, checkPgSQL, targetAt(loopback(port), tm, tc.check), tc.up, tc.reason)
 			if strings.Contains(r.Reason, "looking-glass") || strings.Contains(r.Reason, "wonderland") {
 				t.Errorf("reason %q shows the passwd", r.Reason)
 			}
@@ -101,14 +99,12 @@ func TestPgSQLFailures(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			ap := scriptedServer(t, tc.handle)
-			r := runCheck(checkPgSQL, targetAt(ap, testTimeout, check))
-			wantVerdict(t, r, false, testTimeout, tc.reason)
+			ap := serve(t, "tcp4", tc.handle)
+			expect(t, checkPgSQL, targetAt(ap, testTimeout, check), false, tc.reason)
 		})
 	}
 	t.Run("refused", func(t *testing.T) {
 		t.Parallel()
-		r := runCheck(checkPgSQL, targetAt(refusedAddr(t), testTimeout, check))
-		wantVerdict(t, r, false, testTimeout, "connect: ", "connection refused")
+		expect(t, checkPgSQL, targetAt(refused(t, "tcp4"), testTimeout, check), false, "connect: ", "connection refused")
 	})
 }

@@ -17,21 +17,21 @@ import (
 
 func TestPing(t *testing.T) {
 	t.Parallel()
-	for _, addr := range []string{"127.0.0.1:0", "[::1]:0"} {
-		tg := target(t, addr, conf.CheckPing, "")
+	for _, addr := range []netip.AddrPort{loopback(0), loopback6(0)} {
+		tg := target(addr, conf.CheckPing, "")
 		tg.CheckCount = 3
-		expect(t, tg, true, "echo reply (try 1 of 3)")
+		expect(t, Run, tg, true, "echo reply (try 1 of 3)")
 	}
 	// A UDP service's connect check is a ping, as in ldirectord.
-	tg := target(t, "127.0.0.1:53", conf.CheckConnect, "")
+	tg := target(loopback(53), conf.CheckConnect, "")
 	tg.Protocol = conf.UDP
-	expect(t, tg, true, "echo reply")
+	expect(t, Run, tg, true, "echo reply")
 }
 
 // TestPingNoReply pings, from inside a network namespace of the test's
 // own, addresses on a link where nothing answers.
 func TestPingNoReply(t *testing.T) {
-	ipCmd := need(t, "ip", "iproute2")
+	ipCmd := need(t, "iproute2", "ip")
 	name := fmt.Sprintf("checks-ping-%d", os.Getpid())
 	ip := func(args ...string) {
 		t.Helper()
@@ -73,7 +73,7 @@ func TestPingNoReply(t *testing.T) {
 	}()
 
 	for _, addr := range []string{"192.0.2.2", "2001:db8::2"} {
-		tg := target(t, netip.AddrPortFrom(netip.MustParseAddr(addr), 0).String(), conf.CheckPing, "")
+		tg := target(netip.AddrPortFrom(netip.MustParseAddr(addr), 0), conf.CheckPing, "")
 		tg.Timeout, tg.CheckCount = time.Second, 2
 		// Each try has the whole timeout, as in ldirectord, so the
 		// caller gives the context CheckCount times the timeout.
@@ -89,6 +89,6 @@ func TestPingNoReply(t *testing.T) {
 		}
 	}
 	// A namespace whose loopback is up answers its own pings.
-	tg := target(t, "127.0.0.1:0", conf.CheckPing, "")
-	expect(t, tg, true, "echo reply")
+	tg := target(loopback(0), conf.CheckPing, "")
+	expect(t, Run, tg, true, "echo reply")
 }

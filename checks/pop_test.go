@@ -51,9 +51,8 @@ func TestPOPFailures(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			ap := scriptedServer(t, tc.handle)
-			r := runCheck(checkPOP, targetAt(ap, testTimeout, tc.check))
-			wantVerdict(t, r, false, testTimeout, tc.reason)
+			ap := serve(t, "tcp4", tc.handle)
+			r := expect(t, checkPOP, targetAt(ap, testTimeout, tc.check), false, tc.reason)
 			if strings.Contains(r.Reason, "wonderland") {
 				t.Errorf("reason %q shows the passwd", r.Reason)
 			}
@@ -61,14 +60,12 @@ func TestPOPFailures(t *testing.T) {
 	}
 	t.Run("refused", func(t *testing.T) {
 		t.Parallel()
-		r := runCheck(checkPOPS, targetAt(refusedAddr(t), testTimeout, login))
-		wantVerdict(t, r, false, testTimeout, "connect: connection refused")
+		expect(t, checkPOPS, targetAt(refused(t, "tcp4"), testTimeout, login), false, "connect: connection refused")
 	})
 	t.Run("line break in login", func(t *testing.T) {
 		t.Parallel()
-		ap := scriptedServer(t, sayThenHold("+OK ready\r\n"))
-		r := runCheck(checkPOP, targetAt(ap, testTimeout, conf.Check{Login: "alice\r\nDELE 1", Passwd: "x"}))
-		wantVerdict(t, r, false, testTimeout, "line break")
+		ap := serve(t, "tcp4", sayThenHold("+OK ready\r\n"))
+		expect(t, checkPOP, targetAt(ap, testTimeout, conf.Check{Login: "alice\r\nDELE 1", Passwd: "x"}), false, "line break")
 	})
 }
 

@@ -2,21 +2,24 @@ package checks
 
 import (
 	"net/http/httptest"
+	"net/netip"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/ldirectord-go/ldirectord/conf"
 )
 
 // tinyproxy starts tinyproxy on 127.0.0.1 and returns its address.
-func tinyproxy(t *testing.T) string {
+func tinyproxy(t *testing.T) netip.AddrPort {
 	t.Helper()
-	dir := openDir(t)
-	port := loopbackPort(t)
+	dir := shortTempDir(t, "tp")
+	port := freePort(t)
 	cfg := filepath.Join(dir, "tinyproxy.conf")
-	putFile(t, cfg, strings.NewReplacer("PORT", strconv.Itoa(port)).Replace(`Port PORT
+	writeFile(t, cfg, strings.NewReplacer("PORT", strconv.Itoa(int(port))).Replace(`Port PORT
 Listen 127.0.0.1
 Timeout 30
 Allow 127.0.0.1
@@ -24,10 +27,10 @@ LogLevel Critical
 MaxClients 20
 DisableViaHeader Yes
 `))
-	runDaemon(t, "tinyproxy-bin", "tinyproxy", "-d", "-c", cfg)
-	addr := "127.0.0.1:" + strconv.Itoa(port)
-	waitTCP(t, addr)
-	return addr
+	d := startDaemon(t, need(t, "tinyproxy-bin", "tinyproxy"), "-d", "-c", cfg)
+	d.stop = syscall.SIGKILL
+	waitListening(t, d, 30*time.Second, loopback(port))
+	return loopback(port)
 }
 
 func TestHTTPProxy(t *testing.T) {
@@ -35,10 +38,10 @@ func TestHTTPProxy(t *testing.T) {
 	proxy := tinyproxy(t)
 	origin := httptest.NewServer(page(nil))
 	t.Cleanup(origin.Close)
-	gone := "http://" + refused(t, "tcp4") + "/ok"
+	gone := "http://" + refused(t, "tcp4").String() + "/ok"
 
-	proxyTarget := func(addr, request, receive string) Target {
-		tg := target(t, addr, conf.CheckNegotiate, "http_proxy")
+	proxyTarget := func(addr netip.AddrPort, request, receive string) Target {
+		tg := target(addr, conf.CheckNegotiate, "http_proxy")
 		tg.Check.Request, tg.Check.Receive = request, receive
 		return tg
 	}
@@ -55,13 +58,13 @@ func TestHTTPProxy(t *testing.T) {
 		{"origin unreachable", proxyTarget(proxy, gone, ""), false, "HTTP 500"},
 		{"relative request", proxyTarget(proxy, "/ok", ""), false, `http_proxy request "ok" is not an absolute URL`},
 		{"proxy refused", proxyTarget(refused(t, "tcp4"), origin.URL+"/ok", ""), false, "connect: connection refused"},
-		{"proxy never answers", proxyTarget(mute(t, "tcp4"), origin.URL+"/ok", ""), false, "timeout after 2s waiting for HTTP response"},
+		{"proxy never answers", proxyTarget(serve(t, "tcp4", silent), origin.URL+"/ok", ""), false, "timeout after 2s waiting for HTTP response"},
 		{"origin too slow", proxyTarget(proxy, origin.URL+"/slow", "GO"), false, "timeout after 2s waiting for HTTP response"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			expect(t, c.tg, c.up, c.reason)
+			expect(t, Run, c.tg, c.up, c.reason)
 		})
 	}
 }

@@ -15,7 +15,7 @@ import (
 // sesame, user alice with password wonderland checked by PAP.
 func startFreeRADIUS(t *testing.T) uint16 {
 	t.Helper()
-	bin := needProgram(t, "freeradius", "freeradius", "/usr/sbin/freeradius")
+	bin := need(t, "freeradius", "freeradius")
 	dir := shortTempDir(t, "fr")
 	port := freeUDPPort(t)
 	writeFile(t, filepath.Join(dir, "dictionary"), "")
@@ -103,15 +103,13 @@ func TestFreeRADIUS(t *testing.T) {
 		{"no secret", with(func(c *conf.Check) { c.Secret = "" }), false, "needs a secret"},
 	}
 	t.Run("IPv6", func(t *testing.T) {
-		r := runCheck(checkRADIUS, targetAt(loopback6(port), 5*time.Second, good))
-		wantVerdict(t, r, true, 5*time.Second, "Access-Accept")
+		expect(t, checkRADIUS, targetAt(loopback6(port), 5*time.Second, good), true, "Access-Accept")
 	})
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			tg := targetAt(loopback(port), 5*time.Second, tc.check)
 			tg.Protocol = conf.UDP
-			r := runCheck(checkRADIUS, tg)
-			wantVerdict(t, r, tc.up, 5*time.Second, tc.reason)
+			r := expect(t, checkRADIUS, tg, tc.up, tc.reason)
 			for _, secret := range []string{"looking-glass", "wonderland", "sesame"} {
 				if strings.Contains(r.Reason, secret) {
 					t.Errorf("reason %q shows a passwd or secret", r.Reason)
@@ -137,13 +135,11 @@ func TestRADIUSFailures(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			r := runCheck(checkRADIUS, targetAt(scriptedUDP(t, tc.reply), testTimeout, check))
-			wantVerdict(t, r, false, testTimeout, tc.reason)
+			expect(t, checkRADIUS, targetAt(serveUDP(t, "udp4", tc.reply), testTimeout, check), false, tc.reason)
 		})
 	}
 	t.Run("refused", func(t *testing.T) {
 		t.Parallel()
-		r := runCheck(checkRADIUS, targetAt(loopback(freeUDPPort(t)), testTimeout, check))
-		wantVerdict(t, r, false, testTimeout, "connection refused")
+		expect(t, checkRADIUS, targetAt(loopback(freeUDPPort(t)), testTimeout, check), false, "connection refused")
 	})
 }

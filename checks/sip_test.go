@@ -18,7 +18,7 @@ import (
 // "u1" (UDP) or "t1" (TCP).
 func startSIPp(t *testing.T, transport, status string) uint16 {
 	t.Helper()
-	bin := needProgram(t, "sip-tester", "sipp")
+	bin := need(t, "sip-tester", "sipp")
 	tmpl, err := os.ReadFile("testdata/sipp_options_uas.xml")
 	if err != nil {
 		t.Fatal(err)
@@ -68,8 +68,7 @@ func TestSIPp(t *testing.T) {
 			port := startSIPp(t, tc.transport, tc.status)
 			tg := targetAt(loopback(port), timeout, conf.Check{Service: "sip", Login: "health@example.org"})
 			tg.Protocol = tc.protocol
-			r := runCheck(checkSIP, tg)
-			wantVerdict(t, r, tc.up, timeout, tc.reason)
+			expect(t, checkSIP, tg, tc.up, tc.reason)
 		})
 	}
 }
@@ -81,13 +80,13 @@ func TestSIPFailures(t *testing.T) {
 	t.Run("default login", func(t *testing.T) {
 		t.Parallel()
 		got := make(chan string, 1)
-		ap := scriptedUDP(t, func(b []byte) []byte {
+		ap := serveUDP(t, "udp4", func(b []byte) []byte {
 			got <- string(b)
 			return []byte("SIP/2.0 200 OK\r\n\r\n")
 		})
 		tg := targetAt(ap, testTimeout, conf.Check{Service: "sip"})
 		tg.Protocol = conf.UDP
-		wantVerdict(t, runCheck(checkSIP, tg), true, testTimeout, "200")
+		expect(t, checkSIP, tg, true, "200")
 		req := <-got
 		want := "OPTIONS sip:ldirectord@" + sipHostname() + " SIP/2.0\r\n"
 		if !strings.HasPrefix(req, want) || !strings.Contains(req, "\r\nVia: SIP/2.0/UDP 127.0.0.1:") {
@@ -106,9 +105,9 @@ func TestSIPFailures(t *testing.T) {
 	for _, tc := range udp {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			tg := targetAt(scriptedUDP(t, tc.reply), testTimeout, conf.Check{Login: "a@b"})
+			tg := targetAt(serveUDP(t, "udp4", tc.reply), testTimeout, conf.Check{Login: "a@b"})
 			tg.Protocol = conf.UDP
-			wantVerdict(t, runCheck(checkSIP, tg), false, testTimeout, tc.reason)
+			expect(t, checkSIP, tg, false, tc.reason)
 		})
 	}
 	tcp := []struct {
@@ -127,20 +126,20 @@ func TestSIPFailures(t *testing.T) {
 	for _, tc := range tcp {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			tg := targetAt(scriptedServer(t, tc.handle), testTimeout, conf.Check{Login: "a@b"})
-			wantVerdict(t, runCheck(checkSIP, tg), false, testTimeout, tc.reason)
+			tg := targetAt(serve(t, "tcp4", tc.handle), testTimeout, conf.Check{Login: "a@b"})
+			expect(t, checkSIP, tg, false, tc.reason)
 		})
 	}
 	t.Run("udp refused", func(t *testing.T) {
 		t.Parallel()
 		tg := targetAt(loopback(freeUDPPort(t)), testTimeout, conf.Check{Login: "a@b"})
 		tg.Protocol = conf.UDP
-		wantVerdict(t, runCheck(checkSIP, tg), false, testTimeout, "connection refused")
+		expect(t, checkSIP, tg, false, "connection refused")
 	})
 	t.Run("tcp refused", func(t *testing.T) {
 		t.Parallel()
-		tg := targetAt(refusedAddr(t), testTimeout, conf.Check{Login: "a@b"})
-		wantVerdict(t, runCheck(checkSIP, tg), false, testTimeout, "connect: connection refused")
+		tg := targetAt(refused(t, "tcp4"), testTimeout, conf.Check{Login: "a@b"})
+		expect(t, checkSIP, tg, false, "connect: connection refused")
 	})
 }
 

@@ -3,41 +3,88 @@ package checks
 import (
 	"fmt"
 	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/ldirectord-go/ldirectord/conf"
 )
 
+// exim starts an Exim SMTP daemon (Debian exim4-daemon-light) on 127.0.0.1
+// and ::1 with acl added to its ACL settings (e.g. to refuse connections),
+// and returns its port.
+func exim(t *testing.T, acl string) uint16 {
+	t.Helper()
+	bin := need(t, "exim4-daemon-light", "exim4")
+	dir := shortTempDir(t, "ex")
+	port := freePort(t)
+	for _, d := range []string{"spool", "log"} {
+		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := filepath.Join(dir, "exim.conf")
+	writeFile(t, cfg, strings.NewReplacer("DIR", dir, "PORT", strconv.Itoa(int(port))).Replace(`
+primary_hostname = mx.test.invalid
+daemon_smtp_ports = PORT
+local_interfaces = <; 127.0.0.1 ; ::1
+spool_directory = DIR/spool
+log_file_path = DIR/log/%slog
+pid_file_path = DIR/exim.pid
+notifier_socket = DIR/notifier
+keep_environment =
+tls_advertise_hosts =
+exim_user = root
+exim_group = root
+never_users =
+acl_smtp_rcpt = deny_all
+`+acl+`
+begin acl
+deny_all:
+  deny
+begin routers
+begin transports
+`))
+	d := startDaemon(t, bin, "-bdf", "-C", cfg)
+	d.stop = syscall.SIGKILL
+	waitListening(t, d, 30*time.Second, loopback(port))
+	return port
+}
+
 func TestSMTP(t *testing.T) {
 	t.Parallel()
-	ok := strconv.Itoa(exim(t, ""))
-	noConnect := strconv.Itoa(exim(t, "acl_smtp_connect = deny_all"))
-	noHelo := strconv.Itoa(exim(t, "acl_smtp_helo = deny_all"))
+	ok := exim(t, "")
+	noConnect := exim(t, "acl_smtp_connect = deny_all")
+	noHelo := exim(t, "acl_smtp_helo = deny_all")
 	slow := serve(t, "tcp4", func(c net.Conn) {
 		time.Sleep(4 * time.Second)
 		fmt.Fprint(c, "220 late.test.invalid ESMTP\r\n")
 	})
 	cases := []struct {
-		name, service, addr string
-		up                  bool
-		reason              string
+		name, service string
+		addr          netip.AddrPort
+		up            bool
+		reason        string
 	}{
-		{"exim", "smtp", "127.0.0.1:" + ok, true, "banner and EHLO accepted"},
-		{"exim submission", "submission", "127.0.0.1:" + ok, true, "banner and EHLO accepted"},
-		{"exim ipv6", "smtp", "[::1]:" + ok, true, "banner and EHLO accepted"},
-		{"connection refused by ACL", "smtp", "127.0.0.1:" + noConnect, false, "banner: 550"},
-		{"EHLO and HELO refused", "submission", "127.0.0.1:" + noHelo, false, "EHLO reply: 550"},
+		{"exim", "smtp", loopback(ok), true, "banner and EHLO accepted"},
+		{"exim submission", "submission", loopback(ok), true, "banner and EHLO accepted"},
+		{"exim ipv6", "smtp", loopback6(ok), true, "banner and EHLO accepted"},
+		{"connection refused by ACL", "smtp", loopback(noConnect), false, "banner: 550"},
+		{"EHLO and HELO refused", "submission", loopback(noHelo), false, "EHLO reply: 550"},
 		{"refused", "smtp", refused(t, "tcp4"), false, "connect: connection refused"},
-		{"accepts but never answers", "smtp", mute(t, "tcp4"), false, "timeout after 2s waiting for banner"},
+		{"accepts but never answers", "smtp", serve(t, "tcp4", silent), false, "timeout after 2s waiting for banner"},
 		{"answers too slowly", "smtp", slow, false, "timeout after 2s waiting for banner"},
-		{"garbage", "smtp", garbage(t, "tcp4"), false, "banner: not SMTP"},
+		{"garbage", "smtp", serve(t, "tcp4", garbage), false, "banner: not SMTP"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			expect(t, target(t, c.addr, conf.CheckNegotiate, c.service), c.up, c.reason)
+			expect(t, Run, target(c.addr, conf.CheckNegotiate, c.service), c.up, c.reason)
 		})
 	}
 }
