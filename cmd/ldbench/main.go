@@ -11,9 +11,12 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
 
 	"github.com/ldirectord-go/ldirectord/internal/bench"
@@ -35,7 +38,7 @@ func run() int {
 		settle     = flag.Duration("settle", 3*time.Second, "wait between a complete table and the window")
 		startCap   = flag.Duration("start-cap", 120*time.Second, "longest wait for a complete table (start-up, after a failure, after a reload)")
 		detectCap  = flag.Duration("detect-cap", 20*time.Second, "longest wait for failed reals to leave the table, past checkinterval + checktimeout")
-		reloadN    = flag.Int("reload-n", 10000, "run the reload scenario (1 % of reals changed) at this N, if measured")
+		reload     = flag.Bool("reload", true, "run the reload scenario (1 % of reals changed, at least 2) at every N")
 		out        = flag.String("out", ".cache/bench-results.json", "where to write the raw figures")
 		perlMaxN   = flag.Int("perl-max-n", 10000, "largest N at which the Perl peers run")
 		coldMaxN   = flag.Int("cold-max-n", 1000, "largest N started on an empty table; above it peers start on a table already complete (the file stand-in rewrites the whole table for each change)")
@@ -78,6 +81,18 @@ func run() int {
 		progs.Ours = *ours
 	}
 
+	// A run cut short by a signal ends the peer it runs.
+	live := &groups{m: map[int]bool{}}
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		sig := <-sigs
+		live.kill()
+		os.RemoveAll(work)
+		fmt.Fprintf(os.Stderr, "ldbench: %v; the raw figures so far are in %s\n", sig, *out)
+		os.Exit(1)
+	}()
+
 	start := time.Now()
 	rep := &bench.Report{Machine: bench.ThisMachine()}
 	rep.Options = bench.Options{CheckType: *checktype, Interval: time.Second, Timeout: 3 * time.Second,
@@ -94,9 +109,10 @@ func run() int {
 		if o.Warm {
 			o.CheckType = *largeCheck
 		}
-		if n == *reloadN {
+		if *reload {
 			o.ReloadChange = max(2, n/100)
 		}
+		o.Started, o.Stopped = live.add, live.remove
 		farm, err := bench.NewFarm(n + o.ReloadChange)
 		if err != nil {
 			logf("N=%d: %v", n, err)
@@ -141,6 +157,23 @@ func run() int {
 	}
 	fmt.Printf("\nraw figures: %s\n", *out)
 	return 0
+}
+
+// groups are the process groups of the peers running now.
+type groups struct {
+	mu sync.Mutex
+	m  map[int]bool
+}
+
+func (g *groups) add(pgid int)    { g.mu.Lock(); g.m[pgid] = true; g.mu.Unlock() }
+func (g *groups) remove(pgid int) { g.mu.Lock(); delete(g.m, pgid); g.mu.Unlock() }
+
+func (g *groups) kill() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for pgid := range g.m {
+		syscall.Kill(-pgid, syscall.SIGKILL)
+	}
 }
 
 func parseInts(s string) ([]int, error) {

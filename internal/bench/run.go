@@ -43,6 +43,9 @@ type Options struct {
 	Warm bool
 	// Logf reports progress.
 	Logf func(format string, args ...any) `json:"-"`
+	// Started and Stopped, when set, are told the process group of each
+	// peer, so that a harness cut short can end what it started.
+	Started, Stopped func(pgid int) `json:"-"`
 }
 
 // Result is what one run of one peer measured. Durations are in
@@ -104,6 +107,8 @@ type Reload struct {
 	TableWrites     int           `json:"table_writes"`
 	Converged       bool          `json:"converged"`
 	Time            time.Duration `json:"time_ns"`
+
+	servers []*Server // the reals of the new configuration
 }
 
 // writeCounter counts the writes of the table file, each a rename of a new
@@ -211,9 +216,15 @@ func Run(peer Peer, progs Programs, farm *Farm, dir string, opts Options) (Resul
 	if err != nil {
 		return res, err
 	}
+	if opts.Started != nil {
+		opts.Started(d.Pid())
+	}
 	defer func() {
 		if err := d.Stop(30 * time.Second); err != nil {
 			res.Notes = append(res.Notes, err.Error())
+		}
+		if opts.Stopped != nil {
+			opts.Stopped(d.Pid())
 		}
 	}()
 	sampler := Sample(d.Pid(), 250*time.Millisecond)
@@ -265,6 +276,21 @@ func Run(peer Peer, progs Programs, farm *Farm, dir string, opts Options) (Resul
 	steady(&res, d, farm, servers, opts)
 	res.SteadyWrites = wc.take()
 
+	if peer != Floor && res.StartComplete && opts.ReloadChange > 0 {
+		logf("%s N=%d: reload with %d reals changed", peer, opts.N, opts.ReloadChange)
+		r, err := reload(d, tf, wc, farm, cfg, opts)
+		if err != nil {
+			res.Notes = append(res.Notes, err.Error())
+		}
+		res.Reload = r
+		// The reload's configuration is the one the scenarios run on.
+		if r != nil && r.Converged {
+			servers = r.servers
+		} else if r != nil {
+			res.Notes = append(res.Notes, "reload did not converge; later scenarios were not run")
+			goto done
+		}
+	}
 	if peer != Floor && res.StartComplete {
 		for _, f := range opts.Failures {
 			for _, k := range opts.Ks {
@@ -278,15 +304,6 @@ func Run(peer Peer, progs Programs, farm *Farm, dir string, opts Options) (Resul
 					res.Notes = append(res.Notes, fmt.Sprintf("after %d reals %v and back: table incomplete after %v; later scenarios were not run", k, f, opts.StartCap))
 					goto done
 				}
-			}
-		}
-		if opts.ReloadChange > 0 {
-			logf("%s N=%d: reload with %d reals changed", peer, opts.N, opts.ReloadChange)
-			r, err := reload(d, tf, wc, farm, cfg, opts)
-			if err != nil {
-				res.Notes = append(res.Notes, err.Error())
-			} else {
-				res.Reload = r
 			}
 		}
 	}
@@ -466,6 +483,11 @@ func reload(d *Daemon, tf *TableFile, wc *writeCounter, farm *Farm, cfg Config, 
 	want := map[netip.AddrPort]int{}
 	for _, rl := range next.Reals {
 		want[rl.Addr] = rl.Weight
+	}
+	for _, s := range farm.Servers() {
+		if _, ok := want[s.Addr]; ok {
+			r.servers = append(r.servers, s)
+		}
 	}
 	converged := func() bool {
 		if len(tf.Reals) != len(want) {
