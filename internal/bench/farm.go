@@ -295,7 +295,7 @@ func (s *Server) BlackHole() error {
 	}
 	// The queue may already hold a client's connection, in which case
 	// this one times out: the queue is full either way.
-	filler, err := net.DialTimeout("tcp4", s.Addr.String(), 200*time.Millisecond)
+	filler, err := net.DialTimeout("tcp4", s.Addr.String(), time.Second)
 	if err == nil {
 		s.mu.Lock()
 		s.filler = filler
