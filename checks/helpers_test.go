@@ -127,6 +127,57 @@ func expectServers(t *testing.T, f Func, cases []serverCase, secrets ...string) 
 	}
 }
 
+// daemonCase is a check's settings and the verdict a real daemon must
+// give them.
+type daemonCase struct {
+	name   string
+	check  conf.Check
+	up     bool
+	reason string
+}
+
+// expectDaemon runs the check f of each case, one after another, with a
+// timeout of 10s, against the daemon listening on port of 127.0.0.1 over
+// proto, and the first case, which must be up, over ::1 too; it asks that
+// no reason shows one of the secrets.
+func expectDaemon(t *testing.T, f Func, proto conf.Protocol, port uint16, cases []daemonCase, secrets ...string) {
+	t.Helper()
+	run := func(name string, addr netip.AddrPort, tc daemonCase) {
+		t.Run(name, func(t *testing.T) {
+			tg := targetAt(addr, 10*time.Second, tc.check)
+			tg.Protocol = proto
+			noSecrets(t, expect(t, f, tg, tc.up, tc.reason), secrets...)
+		})
+	}
+	run("IPv6 "+cases[0].name, loopback6(port), cases[0])
+	for _, tc := range cases {
+		run(tc.name, loopback(port), tc)
+	}
+}
+
+// udpCase is a scripted UDP server and the verdict a check must give it.
+type udpCase struct {
+	name   string
+	reply  func([]byte) []byte
+	check  conf.Check
+	up     bool
+	reason string
+}
+
+// expectUDPServers is expectServers for checks over UDP.
+func expectUDPServers(t *testing.T, f Func, cases []udpCase, secrets ...string) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tg := targetAt(serveUDP(t, "udp4", tc.reply), testTimeout, tc.check)
+			tg.Protocol = conf.UDP
+			r := expect(t, f, tg, tc.up, tc.reason)
+			noSecrets(t, r, secrets...)
+		})
+	}
+}
+
 // serve runs handle on every connection to a new listener on the loopback
 // address of network ("tcp4", "tcp6"), and closes the connection when
 // handle returns; everything stops at the end of the test.

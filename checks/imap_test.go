@@ -163,35 +163,24 @@ func TestDovecot(t *testing.T) {
 func TestIMAPFailures(t *testing.T) {
 	t.Parallel()
 	login := conf.Check{Login: "alice", Passwd: "wonderland"}
-	cases := []struct {
-		name   string
-		handle func(net.Conn)
-		check  conf.Check
-		reason string
-	}{
-		{"never answers", silent, conf.Check{}, "timeout after 1.5s waiting for banner"},
+	cases := []serverCase{
+		{"never answers", silent, conf.Check{}, false, "timeout after 1.5s waiting for banner"},
 		{"too slow", func(c net.Conn) {
 			time.Sleep(testTimeout + 500*time.Millisecond)
 			io.WriteString(c, "* OK late\r\n")
-		}, conf.Check{}, "timeout after 1.5s waiting for banner"},
-		{"garbage", sayThenHold("\x16\x03\x01garbage\r\n"), conf.Check{}, "not an IMAP response"},
-		{"bye", sayThenHold("* BYE too many connections\r\n"), conf.Check{}, "IMAP greeting BYE"},
-		{"login never answered", sayThenHold("* OK ready\r\n"), login, "timeout after 1.5s waiting for LOGIN answer"},
+		}, conf.Check{}, false, "timeout after 1.5s waiting for banner"},
+		{"garbage", sayThenHold("\x16\x03\x01garbage\r\n"), conf.Check{}, false, "not an IMAP response"},
+		{"bye", sayThenHold("* BYE too many connections\r\n"), conf.Check{}, false, "IMAP greeting BYE"},
+		{"login never answered", sayThenHold("* OK ready\r\n"), login, false, "timeout after 1.5s waiting for LOGIN answer"},
 		{"login refused", func(c net.Conn) {
 			io.WriteString(c, "* OK ready\r\n")
 			buf := make([]byte, 512)
 			c.Read(buf)
 			io.WriteString(c, "* CAPABILITY IMAP4rev1\r\na1 NO [AUTHENTICATIONFAILED] Authentication failed.\r\n")
 			io.Copy(io.Discard, c)
-		}, login, "login failed: NO"},
+		}, login, false, "login failed: NO"},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			ap := serve(t, "tcp4", tc.handle)
-			expect(t, checkIMAP, targetAt(ap, testTimeout, tc.check), false, tc.reason)
-		})
-	}
+	expectServers(t, checkIMAP, cases)
 	t.Run("refused", func(t *testing.T) {
 		t.Parallel()
 		expect(t, checkIMAPS, targetAt(refused(t, "tcp4"), testTimeout, login), false, "connect: connection refused")

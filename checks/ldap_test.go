@@ -114,22 +114,12 @@ func TestSlapd(t *testing.T) {
 func TestLDAPFailures(t *testing.T) {
 	t.Parallel()
 	check := conf.Check{Request: "/dc=example,dc=org"}
-	cases := []struct {
-		name   string
-		handle func(net.Conn)
-		reason string
-	}{
-		{"never answers", silent, "bind failed: timeout after 1.5s waiting for the bind answer"},
-		{"garbage", sayThenHold("\x30\x84\xff\xff\xff\xffgarbage"), "bind failed"},
-		{"closes at once", func(net.Conn) {}, "bind failed"},
+	cases := []serverCase{
+		{"never answers", silent, check, false, "bind failed: timeout after 1.5s waiting for the bind answer"},
+		{"garbage", sayThenHold("\x30\x84\xff\xff\xff\xffgarbage"), check, false, "bind failed"},
+		{"closes at once", func(net.Conn) {}, check, false, "bind failed"},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			ap := serve(t, "tcp4", tc.handle)
-			expect(t, checkLDAP, targetAt(ap, testTimeout, check), false, tc.reason)
-		})
-	}
+	expectServers(t, checkLDAP, cases)
 	t.Run("refused", func(t *testing.T) {
 		t.Parallel()
 		expect(t, checkLDAPS, targetAt(refused(t, "tcp4"), testTimeout, check), false, "connect: connection refused")

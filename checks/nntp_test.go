@@ -19,40 +19,30 @@ import (
 // exchange of RFC 3977: the greeting.
 func TestNNTP(t *testing.T) {
 	t.Parallel()
-	cases := []struct {
-		name   string
-		handle func(net.Conn)
-		up     bool
-		reason string
-	}{
-		{"posting allowed", sayThenHold("200 news.example.org InterNetNews ready\r\n"), true, "200 news"},
-		{"no posting", sayThenHold("201 reader only\r\n"), true, "201"},
-		{"temporarily unavailable", sayThenHold("400 service temporarily unavailable\r\n"), false, "not 2xx"},
-		{"garbage bytes", sayThenHold("\x00\xff\x13garbage\r\n"), false, "not 2xx"},
+	nntp := conf.Check{Service: "nntp"}
+	cases := []serverCase{
+		{"posting allowed", sayThenHold("200 news.example.org InterNetNews ready\r\n"), nntp, true, "200 news"},
+		{"no posting", sayThenHold("201 reader only\r\n"), nntp, true, "201"},
+		{"temporarily unavailable", sayThenHold("400 service temporarily unavailable\r\n"), nntp, false, "not 2xx"},
+		{"garbage bytes", sayThenHold("\x00\xff\x13garbage\r\n"), nntp, false, "not 2xx"},
 		{"endless line", func(c net.Conn) {
 			for {
 				if _, err := c.Write([]byte("2222222222222222")); err != nil {
 					return
 				}
 			}
-		}, false, "answer too long"},
-		{"never answers", silent, false, "timeout after 1.5s waiting for banner"},
+		}, nntp, false, "answer too long"},
+		{"never answers", silent, nntp, false, "timeout after 1.5s waiting for banner"},
 		{"too slow", func(c net.Conn) {
 			time.Sleep(testTimeout + 500*time.Millisecond)
 			io.WriteString(c, "200 late\r\n")
-		}, false, "timeout after 1.5s waiting for banner"},
-		{"closes at once", func(net.Conn) {}, false, "connection closed waiting for banner"},
+		}, nntp, false, "timeout after 1.5s waiting for banner"},
+		{"closes at once", func(net.Conn) {}, nntp, false, "connection closed waiting for banner"},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			ap := serve(t, "tcp4", tc.handle)
-			expect(t, checkNNTP, targetAt(ap, testTimeout, conf.Check{Service: "nntp"}), tc.up, tc.reason)
-		})
-	}
+	expectServers(t, checkNNTP, cases)
 	t.Run("refused", func(t *testing.T) {
 		t.Parallel()
-		expect(t, checkNNTP, targetAt(refused(t, "tcp4"), testTimeout, conf.Check{Service: "nntp"}), false, "connect: ", "refused")
+		expect(t, checkNNTP, targetAt(refused(t, "tcp4"), testTimeout, nntp), false, "connect: ", "refused")
 	})
 }
 

@@ -93,52 +93,31 @@ func TestSIPFailures(t *testing.T) {
 			t.Errorf("request %q, want it to start with %q and have a UDP Via", req, want)
 		}
 	})
-	udp := []struct {
-		name   string
-		reply  func([]byte) []byte
-		reason string
-	}{
-		{"udp never answers", func([]byte) []byte { return nil }, "timeout after 1.5s waiting for the OPTIONS answer"},
-		{"udp garbage", func([]byte) []byte { return []byte("\x00\x01HTTP/1.1 200 OK\r\n") }, "not a SIP answer"},
-		{"udp no code", func([]byte) []byte { return []byte("SIP/2.0 OK\r\n") }, "without a status code"},
-	}
-	for _, tc := range udp {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			tg := targetAt(serveUDP(t, "udp4", tc.reply), testTimeout, conf.Check{Login: "a@b"})
-			tg.Protocol = conf.UDP
-			expect(t, checkSIP, tg, false, tc.reason)
-		})
-	}
-	tcp := []struct {
-		name   string
-		handle func(net.Conn)
-		reason string
-	}{
-		{"tcp never answers", silent, "timeout after 1.5s waiting for the OPTIONS answer"},
+	sip := conf.Check{Login: "a@b"}
+	expectUDPServers(t, checkSIP, []udpCase{
+		{"udp never answers", func([]byte) []byte { return nil }, sip, false, "timeout after 1.5s waiting for the OPTIONS answer"},
+		{"udp garbage", func([]byte) []byte { return []byte("\x00\x01HTTP/1.1 200 OK\r\n") }, sip, false, "not a SIP answer"},
+		{"udp no code", func([]byte) []byte { return []byte("SIP/2.0 OK\r\n") }, sip, false, "without a status code"},
+	})
+	tcp := []serverCase{
+		{"tcp never answers", silent, sip, false, "timeout after 1.5s waiting for the OPTIONS answer"},
 		{"tcp too slow", func(c net.Conn) {
 			time.Sleep(testTimeout + 500*time.Millisecond)
 			io.WriteString(c, "SIP/2.0 200 OK\r\n\r\n")
-		}, "timeout after 1.5s"},
-		{"tcp garbage", sayThenHold("\xff\xfe garbage\r\n"), "not a SIP answer"},
-		{"tcp closes", func(net.Conn) {}, "reading the OPTIONS answer"},
+		}, sip, false, "timeout after 1.5s"},
+		{"tcp garbage", sayThenHold("\xff\xfe garbage\r\n"), sip, false, "not a SIP answer"},
+		{"tcp closes", func(net.Conn) {}, sip, false, "reading the OPTIONS answer"},
 	}
-	for _, tc := range tcp {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			tg := targetAt(serve(t, "tcp4", tc.handle), testTimeout, conf.Check{Login: "a@b"})
-			expect(t, checkSIP, tg, false, tc.reason)
-		})
-	}
+	expectServers(t, checkSIP, tcp)
 	t.Run("udp refused", func(t *testing.T) {
 		t.Parallel()
-		tg := targetAt(loopback(freeUDPPort(t)), testTimeout, conf.Check{Login: "a@b"})
+		tg := targetAt(loopback(freeUDPPort(t)), testTimeout, sip)
 		tg.Protocol = conf.UDP
 		expect(t, checkSIP, tg, false, "connection refused")
 	})
 	t.Run("tcp refused", func(t *testing.T) {
 		t.Parallel()
-		tg := targetAt(refused(t, "tcp4"), testTimeout, conf.Check{Login: "a@b"})
+		tg := targetAt(refused(t, "tcp4"), testTimeout, sip)
 		expect(t, checkSIP, tg, false, "connect: connection refused")
 	})
 }
