@@ -53,6 +53,9 @@ type Options struct {
 	Timeout time.Duration
 	// MemoryMB is the guest's memory; 512 if zero.
 	MemoryMB int
+	// CPUs is the number of virtual CPUs; 1 if zero. Under TCG each is a
+	// host thread.
+	CPUs int
 	// Console, when set, receives the raw console as it is printed.
 	Console io.Writer
 	// HostRoot boots Debian's standard kernel (which has 9p) instead of the
@@ -162,7 +165,7 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	}
 
 	args := []string{
-		"-accel", "tcg", "-m", strconv.Itoa(opts.MemoryMB),
+		"-accel", "tcg", "-m", strconv.Itoa(opts.MemoryMB), "-smp", strconv.Itoa(max(1, opts.CPUs)),
 		"-nographic", "-nodefaults", "-no-user-config", "-no-reboot",
 		"-serial", "stdio", "-nic", "none",
 		"-kernel", k.image, "-initrd", initrd,

@@ -169,7 +169,13 @@ func measure(ctx context.Context, tab kernel.Table, p Params, peer string, n int
 		}
 		if time.Since(start) > p.StartLimit {
 			f.StartupSec = time.Since(start).Seconds()
-			return fail("the table held %d of %d reals after %s", f.Present, n, p.StartLimit)
+			if cpu, err := treeCPU(pid); err == nil {
+				f.TotalCPUSec = cpu.Seconds()
+			}
+			if rss, err := treePeakRSS(pid); err == nil {
+				f.PeakRSSMB = float64(rss) / 1024
+			}
+			return fail("the table held %d of %d reals after %s; the daemon used %.1fs of CPU meanwhile", f.Present, n, p.StartLimit, f.TotalCPUSec)
 		}
 		select {
 		case <-exited:

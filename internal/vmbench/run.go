@@ -85,6 +85,7 @@ func Run(ctx context.Context, p Params, progress io.Writer) (*Report, error) {
 		Command:  "/bin/vmbench-guest",
 		Args:     []string{"/etc/vmbench/params.json"},
 		MemoryMB: 2048,
+		CPUs:     p.CPUs,
 		Timeout:  budget(p),
 		Console:  console,
 	})

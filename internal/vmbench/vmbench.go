@@ -46,6 +46,8 @@ type Params struct {
 	Poll time.Duration
 	// KillPercent of the reals (at least one) fail at once.
 	KillPercent int
+	// CPUs is the VM's number of virtual CPUs (1 if zero).
+	CPUs int
 }
 
 // DefaultParams are those of the recorded run: 10, 100 and 1,000 reals,

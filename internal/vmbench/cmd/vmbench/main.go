@@ -28,6 +28,7 @@ func main() {
 	flag.DurationVar(&p.Steady, "steady", p.Steady, "steady-state CPU window")
 	flag.DurationVar(&p.StartLimit, "start-limit", p.StartLimit, "longest wait for a complete table")
 	flag.DurationVar(&p.DetectLimit, "detect-limit", p.DetectLimit, "longest wait for the failed reals to leave the table")
+	flag.IntVar(&p.CPUs, "cpus", 1, "virtual CPUs of the VM")
 	flag.IntVar(&p.KillPercent, "kill", p.KillPercent, "percentage of reals that fail at once (at least one)")
 	flag.Parse()
 	p.Sizes = nil
