@@ -152,7 +152,10 @@ func measure(ctx context.Context, tab kernel.Table, p Params, peer string, n int
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	pid := cmd.Process.Pid
-	defer stop(pid, exited)
+	defer func() {
+		stop(pid, exited)
+		f.OutputTail = tailFile(logPath, 1024)
+	}()
 	died := func() string { return peer + " exited early" }
 
 	// Start-up: until every real is in the table with a weight.

@@ -100,6 +100,8 @@ type Figures struct {
 	TotalCPUSec float64 `json:"total_cpu_sec"`
 	// PeakRSSMB is the sum of VmHWM over the daemon's processes.
 	PeakRSSMB float64 `json:"peak_rss_mb"`
+	// OutputTail is the end of the daemon's output (stdout and stderr).
+	OutputTail string `json:"output_tail,omitempty"`
 	// Error says why figures are missing, if they are.
 	Error string `json:"error,omitempty"`
 }
