@@ -149,28 +149,36 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
-// waitListening waits until every TCP address accepts connections, and
-// fails the test with the daemon's output when one does not in time.
-func waitListening(t *testing.T, d *daemon, within time.Duration, addrs ...netip.AddrPort) {
+// waitFor polls ready until it is true, and fails the test with the
+// daemon's output when the daemon exits first or within passes; what
+// names the wait in the failure ("listening on 127.0.0.1:80").
+func (d *daemon) waitFor(t *testing.T, within time.Duration, what string, ready func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(within)
+	for !ready() {
+		select {
+		case <-d.done:
+			t.Fatalf("%s exited before %s:\n%s", d.cmd.Path, what, d.Output())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s still not %s after %v:\n%s", d.cmd.Path, what, within, d.Output())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// waitListening waits until every TCP address accepts connections.
+func waitListening(t *testing.T, d *daemon, within time.Duration, addrs ...netip.AddrPort) {
+	t.Helper()
 	for _, a := range addrs {
-		for {
+		d.waitFor(t, within, "listening on "+a.String(), func() bool {
 			c, err := net.DialTimeout("tcp", a.String(), time.Second)
 			if err == nil {
 				c.Close()
-				break
 			}
-			select {
-			case <-d.done:
-				t.Fatalf("%s exited before listening on %s:\n%s", d.cmd.Path, a, d.Output())
-			default:
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s not listening on %s after %v:\n%s", d.cmd.Path, a, within, d.Output())
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+			return err == nil
+		})
 	}
 }
 
@@ -220,18 +228,7 @@ func chown(t *testing.T, dir, name string) {
 // readiness cannot be seen by connecting (UDP servers).
 func waitOutput(t *testing.T, d *daemon, within time.Duration, want string) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for !strings.Contains(d.Output(), want) {
-		select {
-		case <-d.done:
-			t.Fatalf("%s exited before printing %q:\n%s", d.cmd.Path, want, d.Output())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s did not print %q within %v:\n%s", d.cmd.Path, want, within, d.Output())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	d.waitFor(t, within, fmt.Sprintf("printing %q", want), func() bool { return strings.Contains(d.Output(), want) })
 }
 
 // waitUDPBound waits until some socket is bound to the loopback UDP port,
@@ -239,23 +236,11 @@ func waitOutput(t *testing.T, d *daemon, within time.Duration, want string) {
 func waitUDPBound(t *testing.T, d *daemon, within time.Duration, port uint16) {
 	t.Helper()
 	want := fmt.Sprintf("0100007F:%04X", port)
-	deadline := time.Now().Add(within)
-	for {
+	d.waitFor(t, within, fmt.Sprintf("binding UDP port %d", port), func() bool {
 		b, err := os.ReadFile("/proc/net/udp")
 		if err != nil {
 			t.Fatalf("read /proc/net/udp: %v", err)
 		}
-		if strings.Contains(string(b), want) {
-			return
-		}
-		select {
-		case <-d.done:
-			t.Fatalf("%s exited before binding UDP port %d:\n%s", d.cmd.Path, port, d.Output())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s did not bind UDP port %d within %v:\n%s", d.cmd.Path, port, within, d.Output())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return strings.Contains(string(b), want)
+	})
 }

@@ -301,28 +301,53 @@ func garbage(c net.Conn) {
 // nothing listens.
 func refused(t *testing.T, network string) netip.AddrPort {
 	t.Helper()
-	l, err := net.Listen(network, loopbackHost(network))
-	if err != nil {
-		t.Fatalf("listen on loopback %s: %v", network, err)
+	if strings.HasSuffix(network, "6") {
+		return loopback6(freePort(t))
 	}
-	addr := l.Addr().(*net.TCPAddr).AddrPort()
-	_ = l.Close()
-	return addr
+	return loopback(freePort(t))
 }
 
-// freePort is a loopback TCP port free at the time of asking, for daemons
-// that must be told their port.
-func freePort(t *testing.T) uint16 { return refused(t, "tcp4").Port() }
+// freePort is a TCP port free on both 127.0.0.1 and ::1 at the time of
+// asking, for daemons that must be told their port and for refused.
+func freePort(t *testing.T) uint16 { return freeOnBoth(t, "tcp") }
 
-// freeUDPPort is a loopback UDP port free at the time of asking.
-func freeUDPPort(t *testing.T) uint16 {
+// freeUDPPort is a UDP port free on both 127.0.0.1 and ::1 at the time of
+// asking.
+func freeUDPPort(t *testing.T) uint16 { return freeOnBoth(t, "udp") }
+
+// freeOnBoth is a port of network ("tcp", "udp") free on both loopback
+// addresses: the daemons listen on both, and a port taken on one address
+// only is handed out again on the other.
+func freeOnBoth(t *testing.T, network string) uint16 {
 	t.Helper()
-	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("listen on loopback UDP: %v", err)
+	bind := func(addr string) (io.Closer, netip.AddrPort, error) {
+		if network == "udp" {
+			pc, err := net.ListenPacket("udp", addr)
+			if err != nil {
+				return nil, netip.AddrPort{}, err
+			}
+			return pc, pc.LocalAddr().(*net.UDPAddr).AddrPort(), nil
+		}
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, netip.AddrPort{}, err
+		}
+		return l, l.Addr().(*net.TCPAddr).AddrPort(), nil
 	}
-	defer pc.Close()
-	return pc.LocalAddr().(*net.UDPAddr).AddrPort().Port()
+	for range 100 {
+		c4, ap, err := bind("127.0.0.1:0")
+		if err != nil {
+			t.Fatalf("listen on loopback %s: %v", network, err)
+		}
+		c6, _, err := bind(loopback6(ap.Port()).String())
+		_ = c4.Close()
+		if err == nil {
+			_ = c6.Close()
+			return ap.Port()
+		}
+	}
+	t.Fatalf("no %s port free on both 127.0.0.1 and ::1 in 100 tries", network)
+	return 0
 }
 
 // blackhole is a loopback listener whose accept queue is full, so that a
