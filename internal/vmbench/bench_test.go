@@ -35,7 +35,8 @@ func BenchmarkInVMPeers(b *testing.B) {
 		}
 		for _, peer := range []string{Ours, Keepalived} {
 			if f, ok := rep.Find(peer, 100); ok {
-				b.ReportMetric(f.DetectP99Ms, peer+"-p99-ms")
+				b.ReportMetric(f.Refused.P99Ms, peer+"-refused-p99-ms")
+				b.ReportMetric(f.BlackHole.P99Ms, peer+"-blackhole-p99-ms")
 				b.ReportMetric(f.CPUPer1000, peer+"-cpu-s/1000checks")
 			}
 		}

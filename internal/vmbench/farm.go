@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -33,11 +34,13 @@ var response = []byte("HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Le
 type farm struct {
 	mu        sync.Mutex
 	listeners []net.Listener
+	silent    []atomic.Bool // black-holed: accept, never answer
+	done      chan struct{} // closed by close: silent connections end
 	wg        sync.WaitGroup
 }
 
 func startFarm(n int) (*farm, error) {
-	f := &farm{}
+	f := &farm{silent: make([]atomic.Bool, n), done: make(chan struct{})}
 	for i := 0; i < n; i++ {
 		l, err := net.Listen("tcp", realAddr(i).String())
 		if err != nil {
@@ -46,12 +49,12 @@ func startFarm(n int) (*farm, error) {
 		}
 		f.listeners = append(f.listeners, l)
 		f.wg.Add(1)
-		go f.serve(l)
+		go f.serve(l, &f.silent[i])
 	}
 	return f, nil
 }
 
-func (f *farm) serve(l net.Listener) {
+func (f *farm) serve(l net.Listener, silent *atomic.Bool) {
 	defer f.wg.Done()
 	for {
 		c, err := l.Accept()
@@ -62,14 +65,18 @@ func (f *farm) serve(l net.Listener) {
 			time.Sleep(10 * time.Millisecond) // out of descriptors, say
 			continue
 		}
-		go answer(c)
+		go answer(c, silent, f.done)
 	}
 }
 
 // answer reads the request head and answers it; a bare connect (a connect
-// check) just ends.
-func answer(c net.Conn) {
+// check) just ends. A silent real holds the connection and says nothing.
+func answer(c net.Conn, silent *atomic.Bool, done chan struct{}) {
 	defer c.Close()
+	if silent.Load() {
+		<-done
+		return
+	}
 	c.SetDeadline(time.Now().Add(10 * time.Second))
 	buf := make([]byte, 0, 1024)
 	tmp := make([]byte, 1024)
@@ -93,7 +100,16 @@ func (f *farm) kill(reals []int) {
 	}
 }
 
+// blackHole makes the reals given accept connections and never answer:
+// a negotiate check times out, as behind a firewall that drops packets.
+func (f *farm) blackHole(reals []int) {
+	for _, i := range reals {
+		f.silent[i].Store(true)
+	}
+}
+
 func (f *farm) close() {
+	close(f.done)
 	f.mu.Lock()
 	for _, l := range f.listeners {
 		l.Close()
@@ -102,11 +118,16 @@ func (f *farm) close() {
 	f.wg.Wait()
 }
 
-// victims picks k reals spread evenly over n.
-func victims(n, k int) []int {
+// victims picks k reals spread evenly over n, from the first on; with
+// shifted set, from half a step on, none of the first set.
+func victims(n, k int, shifted bool) []int {
 	out := make([]int, 0, k)
 	for j := 0; j < k; j++ {
-		out = append(out, j*n/k)
+		i := j * n / k
+		if shifted {
+			i = (2*j + 1) * n / (2 * k)
+		}
+		out = append(out, i)
 	}
 	return out
 }

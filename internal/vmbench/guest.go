@@ -2,6 +2,7 @@ package vmbench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -61,8 +62,9 @@ func Guest(ctx context.Context, p Params, log io.Writer) (*Report, error) {
 			if f.Error != "" {
 				fmt.Fprintf(log, "vmbench: %s with %d reals: %s\n", peer, n, f.Error)
 			}
-			fmt.Fprintf(log, "vmbench: %s with %d reals: start-up %.2fs (%d/%d), detected %d/%d p50 %.0fms max %.0fms, CPU %.2fs per 1000 checks, peak RSS %.1f MB\n",
-				peer, n, f.StartupSec, f.Present, n, f.Detected, f.Killed, f.DetectP50Ms, f.DetectMaxMs, f.CPUPer1000, f.PeakRSSMB)
+			fmt.Fprintf(log, "vmbench: %s with %d reals: start-up %.2fs (%d/%d), refused %d/%d out p50 %.0fms max %.0fms, black-holed %d/%d out p50 %.0fms max %.0fms, CPU %.2fs per 1000 checks, peak RSS %.1f MB\n",
+				peer, n, f.StartupSec, f.Present, n, f.Refused.Detected, f.Refused.Failed, f.Refused.P50Ms, f.Refused.MaxMs,
+				f.BlackHole.Detected, f.BlackHole.Failed, f.BlackHole.P50Ms, f.BlackHole.MaxMs, f.CPUPer1000, f.PeakRSSMB)
 			rep.Results = append(rep.Results, f)
 			if err := ctx.Err(); err != nil {
 				return rep, err
@@ -149,8 +151,8 @@ func measure(ctx context.Context, tab kernel.Table, p Params, peer string, n int
 		return fail("starting %s: %v", cmd.Path, err)
 	}
 	started = true
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	exited := make(chan struct{}) // closed once the daemon has exited
+	go func() { cmd.Wait(); close(exited) }()
 	pid := cmd.Process.Pid
 	defer func() {
 		stop(pid, exited)
@@ -212,41 +214,23 @@ func measure(ctx context.Context, tab kernel.Table, p Params, peer string, n int
 	f.CPUPer1000 = f.SteadyCPUSec / checks * 1000
 	rss, _ := treePeakRSS(pid)
 
-	// Detection: k reals refuse connections from t0 on.
+	// Detection: k reals refuse connections, then k others go silent.
 	k := max(1, n*p.KillPercent/100)
-	dead := victims(n, k)
-	f.Killed = k
-	pending := map[string]bool{}
-	for _, i := range dead {
-		pending[realAddr(i).String()] = true
-	}
-	t0 = time.Now()
-	reals.kill(dead)
-	for len(pending) > 0 && time.Since(t0) < p.DetectLimit {
-		live, err := liveReals(tab)
+	wait := func(what string, d *Detection, dead []int, inject func([]int)) error {
+		d.Failed = len(dead)
+		left, err := detect(ctx, tab, p, d, dead, inject, exited)
 		if err != nil {
-			return fail("listing the table: %v", err)
+			return err
 		}
-		now := time.Since(t0)
-		for a := range pending {
-			if !live[a] {
-				delete(pending, a)
-				f.LatencyMs = append(f.LatencyMs, float64(now.Microseconds())/1000)
-			}
+		if left > 0 {
+			return fmt.Errorf("%d of %d %s reals were still in the table after %s", left, len(dead), what, p.DetectLimit)
 		}
-		select {
-		case <-exited:
-			return fail("%s", died())
-		case <-ctx.Done():
-			return fail("%v", ctx.Err())
-		case <-time.After(p.Poll):
-		}
+		return nil
 	}
-	f.Detected = len(f.LatencyMs)
-	slices.Sort(f.LatencyMs)
-	f.DetectP50Ms = percentile(f.LatencyMs, 50)
-	f.DetectP99Ms = percentile(f.LatencyMs, 99)
-	f.DetectMaxMs = percentile(f.LatencyMs, 100)
+	err = wait("refusing", &f.Refused, victims(n, k, false), reals.kill)
+	if err == nil {
+		err = wait("black-holed", &f.BlackHole, victims(n, k, true), reals.blackHole)
+	}
 	if cpu, err := treeCPU(pid); err == nil {
 		f.TotalCPUSec = cpu.Seconds()
 	}
@@ -254,14 +238,52 @@ func measure(ctx context.Context, tab kernel.Table, p Params, peer string, n int
 		rss = max(rss, r)
 	}
 	f.PeakRSSMB = float64(rss) / 1024
-	if len(pending) > 0 {
-		return fail("%d of %d failed reals were still in the table after %s", len(pending), k, p.DetectLimit)
+	if err != nil {
+		return fail("%v", err)
 	}
 	return f
 }
 
+// detect fails the reals given with inject and reads the table every
+// p.Poll until they are all out of it, or p.DetectLimit passes; it returns
+// how many were left in.
+func detect(ctx context.Context, tab kernel.Table, p Params, d *Detection, dead []int, inject func([]int), exited chan struct{}) (int, error) {
+	pending := map[string]bool{}
+	for _, i := range dead {
+		pending[realAddr(i).String()] = true
+	}
+	t0 := time.Now()
+	inject(dead)
+	for len(pending) > 0 && time.Since(t0) < p.DetectLimit {
+		live, err := liveReals(tab)
+		if err != nil {
+			return len(pending), fmt.Errorf("listing the table: %w", err)
+		}
+		now := time.Since(t0)
+		for a := range pending {
+			if !live[a] {
+				delete(pending, a)
+				d.LatencyMs = append(d.LatencyMs, float64(now.Microseconds())/1000)
+			}
+		}
+		select {
+		case <-exited:
+			return len(pending), errors.New("the daemon exited early")
+		case <-ctx.Done():
+			return len(pending), ctx.Err()
+		case <-time.After(p.Poll):
+		}
+	}
+	d.Detected = len(d.LatencyMs)
+	slices.Sort(d.LatencyMs)
+	d.P50Ms = percentile(d.LatencyMs, 50)
+	d.P99Ms = percentile(d.LatencyMs, 99)
+	d.MaxMs = percentile(d.LatencyMs, 100)
+	return len(pending), nil
+}
+
 // stop ends the daemon's process group: TERM, then KILL if it lingers.
-func stop(pid int, exited chan error) {
+func stop(pid int, exited chan struct{}) {
 	syscall.Kill(-pid, syscall.SIGTERM)
 	select {
 	case <-exited:

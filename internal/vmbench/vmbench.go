@@ -80,15 +80,11 @@ type Figures struct {
 	StartupSec float64 `json:"startup_sec"`
 	Complete   bool    `json:"complete"`
 	Present    int     `json:"present"`
-	// Killed reals failed at once (listener closed: connection refused);
-	// Detected of them left the table within DetectLimit, after the
-	// latencies listed (milliseconds, one per detected real).
-	Killed      int       `json:"killed"`
-	Detected    int       `json:"detected"`
-	LatencyMs   []float64 `json:"latency_ms"`
-	DetectP50Ms float64   `json:"detect_p50_ms"`
-	DetectP99Ms float64   `json:"detect_p99_ms"`
-	DetectMaxMs float64   `json:"detect_max_ms"`
+	// Refused: the failed reals' listeners closed (connections refused).
+	// BlackHole: then as many other reals accept and never answer (checks
+	// time out).
+	Refused   Detection `json:"refused"`
+	BlackHole Detection `json:"black_hole"`
 	// SteadyCPUSec is the CPU (user and system, children included) the
 	// daemon's process tree used over SteadySec at steady state;
 	// CPUPer1000 is that per 1,000 scheduled checks.
@@ -104,6 +100,18 @@ type Figures struct {
 	OutputTail string `json:"output_tail,omitempty"`
 	// Error says why figures are missing, if they are.
 	Error string `json:"error,omitempty"`
+}
+
+// Detection is how fast reals that failed at once left the table.
+type Detection struct {
+	// Failed reals failed at once; Detected of them left the table within
+	// DetectLimit, after the latencies listed (milliseconds, sorted).
+	Failed    int       `json:"failed"`
+	Detected  int       `json:"detected"`
+	LatencyMs []float64 `json:"latency_ms"`
+	P50Ms     float64   `json:"p50_ms"`
+	P99Ms     float64   `json:"p99_ms"`
+	MaxMs     float64   `json:"max_ms"`
 }
 
 // Report is a whole run.

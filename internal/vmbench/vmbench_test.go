@@ -3,6 +3,7 @@ package vmbench
 import (
 	"context"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -35,13 +36,18 @@ func TestSmoke(t *testing.T) {
 			t.Errorf("no figures for %s", peer)
 			continue
 		}
-		if f.Error != "" || !f.Complete || f.Killed != 1 || f.Detected != 1 {
-			t.Errorf("%s: complete %v, detected %d of %d killed; error: %s", peer, f.Complete, f.Detected, f.Killed, f.Error)
+		if f.Error != "" || !f.Complete {
+			t.Errorf("%s: complete %v; error: %s", peer, f.Complete, f.Error)
 		}
-		// The failed real cannot leave before it fails, nor (a refused
-		// connect is seen at the next check) much after the interval.
-		if f.Detected == 1 && (f.DetectMaxMs <= 0 || f.DetectMaxMs > p.DetectLimit.Seconds()*1000) {
-			t.Errorf("%s: detection latency %.0f ms, want within (0, %s]", peer, f.DetectMaxMs, p.DetectLimit)
+		// A refused real is seen at its next check; a black-holed one a
+		// timeout later. Bounds are generous: the host is shared.
+		for _, c := range []struct {
+			what string
+			d    Detection
+		}{{"refused", f.Refused}, {"black-holed", f.BlackHole}} {
+			if c.d.Failed != 1 || c.d.Detected != 1 || c.d.MaxMs <= 0 || c.d.MaxMs > p.DetectLimit.Seconds()*1000 {
+				t.Errorf("%s: %s reals: %d of %d out, latest after %.0f ms; want 1 of 1 within (0, %s]", peer, c.what, c.d.Detected, c.d.Failed, c.d.MaxMs, p.DetectLimit)
+			}
 		}
 		if f.TotalCPUSec <= 0 || f.PeakRSSMB <= 0 {
 			t.Errorf("%s: total CPU %.2fs, peak RSS %.1f MB; want both above zero", peer, f.TotalCPUSec, f.PeakRSSMB)
@@ -50,15 +56,20 @@ func TestSmoke(t *testing.T) {
 }
 
 func TestVictimsSpread(t *testing.T) {
-	got := victims(1000, 4)
-	want := []int{0, 250, 500, 750}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Fatalf("victims(1000, 4) = %v, want %v", got, want)
+	for _, c := range []struct {
+		n, k    int
+		shifted bool
+		want    []int
+	}{
+		{1000, 4, false, []int{0, 250, 500, 750}},
+		{1000, 4, true, []int{125, 375, 625, 875}},
+		{5, 1, false, []int{0}},
+		{5, 1, true, []int{2}},
+		{10, 1, true, []int{5}},
+	} {
+		if got := victims(c.n, c.k, c.shifted); !slices.Equal(got, c.want) {
+			t.Errorf("victims(%d, %d, %v) = %v, want %v", c.n, c.k, c.shifted, got, c.want)
 		}
-	}
-	if got := victims(5, 1); len(got) != 1 || got[0] != 0 {
-		t.Errorf("victims(5, 1) = %v, want [0]", got)
 	}
 }
 
