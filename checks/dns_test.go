@@ -40,8 +40,8 @@ local=/example.test/
 }
 
 func dnsTarget(addr netip.AddrPort, proto conf.Protocol, request, receive string) Target {
-	tg := target(addr, conf.CheckNegotiate, "dns")
-	tg.Protocol, tg.Check.Request, tg.Check.Receive = proto, request, receive
+	tg := negotiate(addr, "dns", request, receive)
+	tg.Protocol = proto
 	return tg
 }
 

@@ -1,8 +1,6 @@
 package checks
 
 import (
-	"fmt"
-	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -11,8 +9,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/ldirectord-go/ldirectord/conf"
 )
 
 // vsftpd starts an anonymous-only vsftpd on 127.0.0.1 serving
@@ -57,22 +53,13 @@ secure_chroot_dir=DIR/empty
 	return loopback(port)
 }
 
-func ftpTarget(addr netip.AddrPort, request, receive string) Target {
-	tg := target(addr, conf.CheckNegotiate, "ftp")
-	tg.Check.Request, tg.Check.Receive = request, receive
-	return tg
-}
-
 func TestFTP(t *testing.T) {
 	t.Parallel()
 	addr := vsftpd(t)
-	slow := serve(t, "tcp4", func(c net.Conn) {
-		time.Sleep(4 * time.Second)
-		fmt.Fprint(c, "220 late FTP\r\n")
-	})
-	badLogin := ftpTarget(addr, "/welcome.msg", "Welcome")
+	slow := serve(t, "tcp4", late("220 late FTP\r\n"))
+	badLogin := negotiate(addr, "ftp", "/welcome.msg", "Welcome")
 	badLogin.Check.Login = "bob"
-	badPasswd := ftpTarget(addr, "/welcome.msg", "Welcome")
+	badPasswd := negotiate(addr, "ftp", "/welcome.msg", "Welcome")
 	badPasswd.Check.Passwd = "someone@else"
 
 	cases := []struct {
@@ -81,17 +68,17 @@ func TestFTP(t *testing.T) {
 		up     bool
 		reason string
 	}{
-		{"anonymous RETR matches", ftpTarget(addr, "/welcome.msg", "^Welcome.*FTP$"), true, "fetched 24 bytes of /welcome.msg"},
-		{"relative request", ftpTarget(addr, "welcome.msg", "test"), true, "fetched 24 bytes"},
-		{"empty receive", ftpTarget(addr, "/welcome.msg", ""), true, "fetched"},
-		{"wrong content", ftpTarget(addr, "/welcome.msg", "Goodbye"), false, "receive /Goodbye/ not found in 24 bytes of /welcome.msg"},
-		{"missing file", ftpTarget(addr, "/missing.txt", "Welcome"), false, "RETR /missing.txt: 550"},
+		{"anonymous RETR matches", negotiate(addr, "ftp", "/welcome.msg", "^Welcome.*FTP$"), true, "fetched 24 bytes of /welcome.msg"},
+		{"relative request", negotiate(addr, "ftp", "welcome.msg", "test"), true, "fetched 24 bytes"},
+		{"empty receive", negotiate(addr, "ftp", "/welcome.msg", ""), true, "fetched"},
+		{"wrong content", negotiate(addr, "ftp", "/welcome.msg", "Goodbye"), false, "receive /Goodbye/ not found in 24 bytes of /welcome.msg"},
+		{"missing file", negotiate(addr, "ftp", "/missing.txt", "Welcome"), false, "RETR /missing.txt: 550"},
 		{"failed login", badLogin, false, "login as bob: This FTP server is anonymous only"},
 		{"wrong anonymous password", badPasswd, false, "login as anonymous: 530"},
-		{"refused", ftpTarget(refused(t, "tcp4"), "/welcome.msg", "W"), false, "connect: connection refused"},
-		{"accepts but never answers", ftpTarget(serve(t, "tcp4", silent), "/welcome.msg", "W"), false, "timeout after 2s waiting for banner"},
-		{"answers too slowly", ftpTarget(slow, "/welcome.msg", "W"), false, "timeout after 2s waiting for banner"},
-		{"garbage", ftpTarget(serve(t, "tcp4", garbage), "/welcome.msg", "W"), false, "banner: not FTP"},
+		{"refused", negotiate(refused(t, "tcp4"), "ftp", "/welcome.msg", "W"), false, "connect: connection refused"},
+		{"accepts but never answers", negotiate(serve(t, "tcp4", silent), "ftp", "/welcome.msg", "W"), false, "timeout after 2s waiting for banner"},
+		{"answers too slowly", negotiate(slow, "ftp", "/welcome.msg", "W"), false, "timeout after 2s waiting for banner"},
+		{"garbage", negotiate(serve(t, "tcp4", garbage), "ftp", "/welcome.msg", "W"), false, "banner: not FTP"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

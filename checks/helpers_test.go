@@ -38,6 +38,20 @@ func target(addr netip.AddrPort, typ conf.CheckType, service string) Target {
 	}
 }
 
+// negotiate is target of a negotiate check of service with request and
+// receive.
+func negotiate(addr netip.AddrPort, service, request, receive string) Target {
+	tg := target(addr, conf.CheckNegotiate, service)
+	tg.Check.Request, tg.Check.Receive = request, receive
+	return tg
+}
+
+// with is c changed by edit.
+func with(c conf.Check, edit func(*conf.Check)) conf.Check {
+	edit(&c)
+	return c
+}
+
 // targetAt is a negotiate check of the server at addr with the settings c.
 func targetAt(addr netip.AddrPort, timeout time.Duration, c conf.Check) Target {
 	c.Type = conf.CheckNegotiate
@@ -284,6 +298,14 @@ func sayThenHold(s string) func(net.Conn) {
 	return func(c net.Conn) {
 		_, _ = io.WriteString(c, s)
 		_, _ = io.Copy(io.Discard, c)
+	}
+}
+
+// late answers s only after 4s, longer than the timeouts of these tests.
+func late(s string) func(net.Conn) {
+	return func(c net.Conn) {
+		time.Sleep(4 * time.Second)
+		_, _ = io.WriteString(c, s)
 	}
 }
 

@@ -53,13 +53,6 @@ func page(seen chan<- string) http.Handler {
 	return mux
 }
 
-func httpTarget(t *testing.T, srv *httptest.Server, service, request, receive string) Target {
-	t.Helper()
-	tg := target(addrOf(srv), conf.CheckNegotiate, service)
-	tg.Check.Request, tg.Check.Receive = request, receive
-	return tg
-}
-
 // addrOf is the address a test HTTP server listens on.
 func addrOf(srv *httptest.Server) netip.AddrPort {
 	return srv.Listener.Addr().(*net.TCPAddr).AddrPort()
@@ -108,7 +101,7 @@ func TestHTTP(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			expect(t, Run, httpTarget(t, c.srv, "http", c.request, c.receive), c.up, c.reason)
+			expect(t, Run, negotiate(addrOf(c.srv), "http", c.request, c.receive), c.up, c.reason)
 		})
 	}
 }
@@ -118,7 +111,7 @@ func TestHTTPHostAndMethod(t *testing.T) {
 	srv := httptest.NewServer(page(seen))
 	t.Cleanup(srv.Close)
 
-	tg := httpTarget(t, srv, "http", "/ok", "GO")
+	tg := negotiate(addrOf(srv), "http", "/ok", "GO")
 	expect(t, Run, tg, true, "HTTP 200 OK")
 	if got := <-seen; got != "GET 127.0.0.1" {
 		t.Fatalf("request %q, want GET with the real server's address as Host, as ldirectord sends it", got)
@@ -133,7 +126,7 @@ func TestHTTPHostAndMethod(t *testing.T) {
 	}
 
 	// A full URL is fetched as it stands, with its own host as Host.
-	full := httpTarget(t, srv, "http", "/"+srv.URL+"/ok", "GO")
+	full := negotiate(addrOf(srv), "http", "/"+srv.URL+"/ok", "GO")
 	full.Addr = netip.MustParseAddr("127.0.0.9") // not used for a full URL
 	expect(t, Run, full, true, "HTTP 200 OK")
 	if got, want := <-seen, "GET "+strings.TrimPrefix(srv.URL, "http://"); got != want {
@@ -190,13 +183,13 @@ func TestHTTPS(t *testing.T) {
 	plain := httptest.NewServer(page(nil))
 	t.Cleanup(plain.Close)
 
-	expect(t, Run, httpTarget(t, srv, "https", "/ok", "GO"), true, "HTTP 200 OK")
-	expect(t, Run, httpTarget(t, srv6, "https", "/ok", "GO"), true, "HTTP 200 OK")
-	expect(t, Run, httpTarget(t, srv, "https", srv.URL+"/ok", "GO"), true, "HTTP 200 OK")
-	expect(t, Run, httpTarget(t, srv, "https", "/unavailable", ""), false, "HTTP 503")
-	expect(t, Run, httpTarget(t, srv, "https", "/ok", "NO-GO"), false, "receive /NO-GO/ not found")
+	expect(t, Run, negotiate(addrOf(srv), "https", "/ok", "GO"), true, "HTTP 200 OK")
+	expect(t, Run, negotiate(addrOf(srv6), "https", "/ok", "GO"), true, "HTTP 200 OK")
+	expect(t, Run, negotiate(addrOf(srv), "https", srv.URL+"/ok", "GO"), true, "HTTP 200 OK")
+	expect(t, Run, negotiate(addrOf(srv), "https", "/unavailable", ""), false, "HTTP 503")
+	expect(t, Run, negotiate(addrOf(srv), "https", "/ok", "NO-GO"), false, "receive /NO-GO/ not found")
 
-	tg := httpTarget(t, srv, "https", "/ok", "GO")
+	tg := negotiate(addrOf(srv), "https", "/ok", "GO")
 	tg.Check.VirtualHost = "secure.example.org"
 	<-seen
 	expect(t, Run, tg, true, "HTTP 200 OK")
@@ -213,7 +206,7 @@ func TestHTTPS(t *testing.T) {
 
 	// TLS failures: a plain HTTP server, a server speaking garbage, one
 	// that never starts the handshake.
-	expect(t, Run, httpTarget(t, plain, "https", "/ok", "GO"), false, "server gave HTTP response to HTTPS client")
+	expect(t, Run, negotiate(addrOf(plain), "https", "/ok", "GO"), false, "server gave HTTP response to HTTPS client")
 	expect(t, Run, target(serve(t, "tcp4", garbage), conf.CheckNegotiate, "https"), false, "tls:")
 	expect(t, Run, target(serve(t, "tcp4", silent), conf.CheckNegotiate, "https"), false, "timeout after 2s")
 	expect(t, Run, target(refused(t, "tcp6"), conf.CheckNegotiate, "https"), false, "connection refused")

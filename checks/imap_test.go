@@ -165,10 +165,7 @@ func TestIMAPFailures(t *testing.T) {
 	login := conf.Check{Login: "alice", Passwd: "wonderland"}
 	cases := []serverCase{
 		{"never answers", silent, conf.Check{}, false, "timeout after 1.5s waiting for banner"},
-		{"too slow", func(c net.Conn) {
-			time.Sleep(testTimeout + 500*time.Millisecond)
-			io.WriteString(c, "* OK late\r\n")
-		}, conf.Check{}, false, "timeout after 1.5s waiting for banner"},
+		{"too slow", late("* OK late\r\n"), conf.Check{}, false, "timeout after 1.5s waiting for banner"},
 		{"garbage", sayThenHold("\x16\x03\x01garbage\r\n"), conf.Check{}, false, "not an IMAP response"},
 		{"bye", sayThenHold("* BYE too many connections\r\n"), conf.Check{}, false, "IMAP greeting BYE"},
 		{"login never answered", sayThenHold("* OK ready\r\n"), login, false, "timeout after 1.5s waiting for LOGIN answer"},

@@ -70,7 +70,6 @@ func TestSlapd(t *testing.T) {
 	const timeout = 10 * time.Second
 	anon := conf.Check{Request: "/dc=example,dc=org"}
 	admin := conf.Check{Request: "/ou=people,dc=example,dc=org", Login: "cn=admin,dc=example,dc=org", Passwd: "wonderland"}
-	with := func(c conf.Check, f func(*conf.Check)) conf.Check { f(&c); return c }
 	cases := []struct {
 		name   string
 		f      Func

@@ -54,19 +54,18 @@ func TestMariaDB(t *testing.T) {
 	port := startMariaDB(t)
 	good := conf.Check{Service: "mysql", Login: "alice", Passwd: "wonderland", Database: "ldtest",
 		Request: "/SELECT * FROM director WHERE enabled = 1"}
-	with := func(f func(*conf.Check)) conf.Check { c := good; f(&c); return c }
 	expectDaemon(t, checkMySQL, conf.TCP, port, []daemonCase{
 		{"enabled row", good, true, "query returned rows"},
-		{"many rows", with(func(c *conf.Check) { c.Request = "SELECT seq FROM seq_1_to_1000000" }), true, "query returned rows"},
-		{"no rows", with(func(c *conf.Check) { c.Request = "/SELECT * FROM director WHERE enabled = 0" }), false, "query returned no rows"},
-		{"bad query", with(func(c *conf.Check) { c.Request = "/SELECT * FROM nowhere" }), false, "query failed: error 1146"},
-		{"wrong passwd", with(func(c *conf.Check) { c.Passwd = "looking-glass" }), false, "login failed: error 1045"},
-		{"unknown database", with(func(c *conf.Check) { c.Database = "nowhere" }), false, "login failed: error 1044"},
-		{"no login", with(func(c *conf.Check) { c.Login = "" }), false, "needs a login and a request"},
+		{"many rows", with(good, func(c *conf.Check) { c.Request = "SELECT seq FROM seq_1_to_1000000" }), true, "query returned rows"},
+		{"no rows", with(good, func(c *conf.Check) { c.Request = "/SELECT * FROM director WHERE enabled = 0" }), false, "query returned no rows"},
+		{"bad query", with(good, func(c *conf.Check) { c.Request = "/SELECT * FROM nowhere" }), false, "query failed: error 1146"},
+		{"wrong passwd", with(good, func(c *conf.Check) { c.Passwd = "looking-glass" }), false, "login failed: error 1045"},
+		{"unknown database", with(good, func(c *conf.Check) { c.Database = "nowhere" }), false, "login failed: error 1044"},
+		{"no login", with(good, func(c *conf.Check) { c.Login = "" }), false, "needs a login and a request"},
 	}, "looking-glass", "wonderland")
 	// A short timeout keeps the test from waiting for the query.
 	t.Run("slow query", func(t *testing.T) {
-		expect(t, checkMySQL, targetAt(loopback(port), testTimeout, with(func(c *conf.Check) { c.Request = "SELECT SLEEP(30)" })), false, "timeout after 1.5s")
+		expect(t, checkMySQL, targetAt(loopback(port), testTimeout, with(good, func(c *conf.Check) { c.Request = "SELECT SLEEP(30)" })), false, "timeout after 1.5s")
 	})
 }
 

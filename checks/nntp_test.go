@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"io"
 	"net"
 	"net/netip"
 	"strings"
@@ -33,10 +32,7 @@ func TestNNTP(t *testing.T) {
 			}
 		}, nntp, false, "answer too long"},
 		{"never answers", silent, nntp, false, "timeout after 1.5s waiting for banner"},
-		{"too slow", func(c net.Conn) {
-			time.Sleep(testTimeout + 500*time.Millisecond)
-			io.WriteString(c, "200 late\r\n")
-		}, nntp, false, "timeout after 1.5s waiting for banner"},
+		{"too slow", late("200 late\r\n"), nntp, false, "timeout after 1.5s waiting for banner"},
 		{"closes at once", func(net.Conn) {}, nntp, false, "connection closed waiting for banner"},
 	}
 	expectServers(t, checkNNTP, cases)

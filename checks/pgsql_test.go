@@ -46,20 +46,19 @@ func TestPostgres(t *testing.T) {
 	t.Parallel()
 	port := startPostgres(t)
 	good := conf.Check{Service: "pgsql", Login: "alice", Passwd: "wonderland", Database: "postgres", Request: "/SELECT 1"}
-	with := func(f func(*conf.Check)) conf.Check { c := good; f(&c); return c }
 	expectDaemon(t, checkPgSQL, conf.TCP, port, []daemonCase{
 		{"one row", good, true, "query returned rows"},
-		{"many rows", with(func(c *conf.Check) { c.Request = "SELECT generate_series(1, 1000000)" }), true, "query returned rows"},
-		{"no rows", with(func(c *conf.Check) { c.Request = "/SELECT 1 WHERE false" }), false, "query returned no rows"},
-		{"bad query", with(func(c *conf.Check) { c.Request = "/SELECT * FROM nowhere" }), false, "query failed: ERROR 42P01"},
-		{"wrong passwd", with(func(c *conf.Check) { c.Passwd = "looking-glass" }), false, "login failed: FATAL 28P01"},
-		{"unknown database", with(func(c *conf.Check) { c.Database = "nowhere" }), false, "login failed: FATAL 3D000"},
-		{"no login", with(func(c *conf.Check) { c.Login = "" }), false, "needs a login and a request"},
-		{"no request", with(func(c *conf.Check) { c.Request = "/" }), false, "needs a login and a request"},
+		{"many rows", with(good, func(c *conf.Check) { c.Request = "SELECT generate_series(1, 1000000)" }), true, "query returned rows"},
+		{"no rows", with(good, func(c *conf.Check) { c.Request = "/SELECT 1 WHERE false" }), false, "query returned no rows"},
+		{"bad query", with(good, func(c *conf.Check) { c.Request = "/SELECT * FROM nowhere" }), false, "query failed: ERROR 42P01"},
+		{"wrong passwd", with(good, func(c *conf.Check) { c.Passwd = "looking-glass" }), false, "login failed: FATAL 28P01"},
+		{"unknown database", with(good, func(c *conf.Check) { c.Database = "nowhere" }), false, "login failed: FATAL 3D000"},
+		{"no login", with(good, func(c *conf.Check) { c.Login = "" }), false, "needs a login and a request"},
+		{"no request", with(good, func(c *conf.Check) { c.Request = "/" }), false, "needs a login and a request"},
 	}, "looking-glass", "wonderland")
 	// A short timeout keeps the test from waiting for the query.
 	t.Run("slow query", func(t *testing.T) {
-		expect(t, checkPgSQL, targetAt(loopback(port), testTimeout, with(func(c *conf.Check) { c.Request = "SELECT pg_sleep(30)" })), false, "timeout after 1.5s waiting for the query's answer")
+		expect(t, checkPgSQL, targetAt(loopback(port), testTimeout, with(good, func(c *conf.Check) { c.Request = "SELECT pg_sleep(30)" })), false, "timeout after 1.5s waiting for the query's answer")
 	})
 }
 

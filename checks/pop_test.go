@@ -6,7 +6,6 @@ import (
 	"net"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ldirectord-go/ldirectord/conf"
 )
@@ -30,10 +29,7 @@ func TestPOPFailures(t *testing.T) {
 	}
 	cases := []serverCase{
 		{"never answers", silent, conf.Check{}, false, "timeout after 1.5s waiting for banner"},
-		{"too slow", func(c net.Conn) {
-			time.Sleep(testTimeout + 500*time.Millisecond)
-			io.WriteString(c, "+OK late\r\n")
-		}, conf.Check{}, false, "timeout after 1.5s waiting for banner"},
+		{"too slow", late("+OK late\r\n"), conf.Check{}, false, "timeout after 1.5s waiting for banner"},
 		{"garbage", sayThenHold("\xff\xfe\x00\x01\r\n"), conf.Check{}, false, "not a POP3 status line"},
 		{"refusing greeting", sayThenHold("-ERR maintenance\r\n"), conf.Check{}, false, `banner: -ERR "maintenance"`},
 		{"wrong passwd", userThen("-ERR [AUTH] Authentication failed.\r\n"), login, false, "login failed: PASS answer: -ERR"},

@@ -9,8 +9,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/ldirectord-go/ldirectord/conf"
 )
 
 // tinyproxy starts tinyproxy on 127.0.0.1 and returns its address.
@@ -40,26 +38,21 @@ func TestHTTPProxy(t *testing.T) {
 	t.Cleanup(origin.Close)
 	gone := "http://" + refused(t, "tcp4").String() + "/ok"
 
-	proxyTarget := func(addr netip.AddrPort, request, receive string) Target {
-		tg := target(addr, conf.CheckNegotiate, "http_proxy")
-		tg.Check.Request, tg.Check.Receive = request, receive
-		return tg
-	}
 	cases := []struct {
 		name   string
 		tg     Target
 		up     bool
 		reason string
 	}{
-		{"through the proxy", proxyTarget(proxy, "/"+origin.URL+"/ok", "systems GO"), true, "HTTP 200 OK"},
-		{"without leading slash", proxyTarget(proxy, origin.URL+"/moved", "GO"), true, "HTTP 200 OK"},
-		{"wrong answer", proxyTarget(proxy, origin.URL+"/ok", "NO-GO"), false, "receive /NO-GO/ not found in 23 bytes of HTTP 200 OK body"},
-		{"origin error", proxyTarget(proxy, origin.URL+"/unavailable", ""), false, "HTTP 503 Service Unavailable"},
-		{"origin unreachable", proxyTarget(proxy, gone, ""), false, "HTTP 500"},
-		{"relative request", proxyTarget(proxy, "/ok", ""), false, `http_proxy request "ok" is not an absolute URL`},
-		{"proxy refused", proxyTarget(refused(t, "tcp4"), origin.URL+"/ok", ""), false, "connect: connection refused"},
-		{"proxy never answers", proxyTarget(serve(t, "tcp4", silent), origin.URL+"/ok", ""), false, "timeout after 2s waiting for HTTP response"},
-		{"origin too slow", proxyTarget(proxy, origin.URL+"/slow", "GO"), false, "timeout after 2s waiting for HTTP response"},
+		{"through the proxy", negotiate(proxy, "http_proxy", "/"+origin.URL+"/ok", "systems GO"), true, "HTTP 200 OK"},
+		{"without leading slash", negotiate(proxy, "http_proxy", origin.URL+"/moved", "GO"), true, "HTTP 200 OK"},
+		{"wrong answer", negotiate(proxy, "http_proxy", origin.URL+"/ok", "NO-GO"), false, "receive /NO-GO/ not found in 23 bytes of HTTP 200 OK body"},
+		{"origin error", negotiate(proxy, "http_proxy", origin.URL+"/unavailable", ""), false, "HTTP 503 Service Unavailable"},
+		{"origin unreachable", negotiate(proxy, "http_proxy", gone, ""), false, "HTTP 500"},
+		{"relative request", negotiate(proxy, "http_proxy", "/ok", ""), false, `http_proxy request "ok" is not an absolute URL`},
+		{"proxy refused", negotiate(refused(t, "tcp4"), "http_proxy", origin.URL+"/ok", ""), false, "connect: connection refused"},
+		{"proxy never answers", negotiate(serve(t, "tcp4", silent), "http_proxy", origin.URL+"/ok", ""), false, "timeout after 2s waiting for HTTP response"},
+		{"origin too slow", negotiate(proxy, "http_proxy", origin.URL+"/slow", "GO"), false, "timeout after 2s waiting for HTTP response"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

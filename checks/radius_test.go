@@ -88,13 +88,12 @@ func TestFreeRADIUS(t *testing.T) {
 	t.Parallel()
 	port := startFreeRADIUS(t)
 	good := conf.Check{Service: "radius", Login: "alice", Passwd: "wonderland", Secret: "sesame"}
-	with := func(f func(*conf.Check)) conf.Check { c := good; f(&c); return c }
 	expectDaemon(t, checkRADIUS, conf.UDP, port, []daemonCase{
 		{"accept", good, true, `Access-Accept for "alice"`},
-		{"wrong passwd", with(func(c *conf.Check) { c.Passwd = "looking-glass" }), false, `login failed: Access-Reject for "alice"`},
-		{"unknown user", with(func(c *conf.Check) { c.Login = "bob" }), false, "Access-Reject"},
-		{"wrong secret", with(func(c *conf.Check) { c.Secret = "open-sesame" }), false, "not authenticated by the secret"},
-		{"no secret", with(func(c *conf.Check) { c.Secret = "" }), false, "needs a secret"},
+		{"wrong passwd", with(good, func(c *conf.Check) { c.Passwd = "looking-glass" }), false, `login failed: Access-Reject for "alice"`},
+		{"unknown user", with(good, func(c *conf.Check) { c.Login = "bob" }), false, "Access-Reject"},
+		{"wrong secret", with(good, func(c *conf.Check) { c.Secret = "open-sesame" }), false, "not authenticated by the secret"},
+		{"no secret", with(good, func(c *conf.Check) { c.Secret = "" }), false, "needs a secret"},
 	}, "looking-glass", "wonderland", "sesame")
 }
 

@@ -45,12 +45,7 @@ func TestSimpleTCP(t *testing.T) {
 	})
 	udp := serveUDP(t, "udp4", func(q []byte) []byte { return []byte("pong " + string(q) + "\n") })
 
-	simple := func(addr netip.AddrPort, request, receive string) Target {
-		tg := target(addr, conf.CheckNegotiate, "simpletcp")
-		tg.Check.Request, tg.Check.Receive = request, receive
-		return tg
-	}
-	udpTarget := simple(udp, "/ping", "^pong ping$")
+	udpTarget := negotiate(udp, "simpletcp", "/ping", "^pong ping$")
 	udpTarget.Protocol = conf.UDP
 
 	cases := []struct {
@@ -59,19 +54,19 @@ func TestSimpleTCP(t *testing.T) {
 		up     bool
 		reason string
 	}{
-		{"line matches", simple(status, "/status\\n", `^load \d`), true, `matched "load 0.5"`},
-		{"request sent with newlines", simple(status, `/GET\nstatus\n`, `request="GET\\nstatus\\n"`), true, "matched"},
-		{"ipv6", simple(status6, "/status", "hello"), true, `matched "hello"`},
-		{"empty receive matches the first line", simple(status, "/x", ""), true, `matched "hello"`},
-		{"real SMTP daemon", simple(loopback(smtpPort), `/EHLO probe\nQUIT\n`, `^250 HELP`), true, `matched "250 HELP"`},
+		{"line matches", negotiate(status, "simpletcp", "/status\\n", `^load \d`), true, `matched "load 0.5"`},
+		{"request sent with newlines", negotiate(status, "simpletcp", `/GET\nstatus\n`, `request="GET\\nstatus\\n"`), true, "matched"},
+		{"ipv6", negotiate(status6, "simpletcp", "/status", "hello"), true, `matched "hello"`},
+		{"empty receive matches the first line", negotiate(status, "simpletcp", "/x", ""), true, `matched "hello"`},
+		{"real SMTP daemon", negotiate(loopback(smtpPort), "simpletcp", `/EHLO probe\nQUIT\n`, `^250 HELP`), true, `matched "250 HELP"`},
 		{"udp", udpTarget, true, `matched "pong ping"`},
-		{"wrong answer", simple(status, "/status", "^load 9"), false, "receive /^load 9/ not found in 32 bytes"},
-		{"refused", simple(refused(t, "tcp4"), "/x", "y"), false, "connect: connection refused"},
-		{"refused ipv6", simple(refused(t, "tcp6"), "/x", "y"), false, "connect: connection refused"},
-		{"accepts but never answers", simple(serve(t, "tcp4", silent), "/x", "y"), false, "timeout after 2s waiting for receive /y/ (0 bytes read)"},
-		{"answers too slowly", simple(trickle, "/x", "line 50"), false, "timeout after 2s waiting for receive /line 50/"},
-		{"endless answer", simple(flood, "/x", "never"), false, fmt.Sprintf("more than %d bytes", maxRead)},
-		{"garbage", simple(serve(t, "tcp4", garbage), "/x", "^OK"), false, "receive /^OK/ not found in"},
+		{"wrong answer", negotiate(status, "simpletcp", "/status", "^load 9"), false, "receive /^load 9/ not found in 32 bytes"},
+		{"refused", negotiate(refused(t, "tcp4"), "simpletcp", "/x", "y"), false, "connect: connection refused"},
+		{"refused ipv6", negotiate(refused(t, "tcp6"), "simpletcp", "/x", "y"), false, "connect: connection refused"},
+		{"accepts but never answers", negotiate(serve(t, "tcp4", silent), "simpletcp", "/x", "y"), false, "timeout after 2s waiting for receive /y/ (0 bytes read)"},
+		{"answers too slowly", negotiate(trickle, "simpletcp", "/x", "line 50"), false, "timeout after 2s waiting for receive /line 50/"},
+		{"endless answer", negotiate(flood, "simpletcp", "/x", "never"), false, fmt.Sprintf("more than %d bytes", maxRead)},
+		{"garbage", negotiate(serve(t, "tcp4", garbage), "simpletcp", "/x", "^OK"), false, "receive /^OK/ not found in"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

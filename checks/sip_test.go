@@ -2,7 +2,6 @@ package checks
 
 import (
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -101,10 +100,7 @@ func TestSIPFailures(t *testing.T) {
 	})
 	tcp := []serverCase{
 		{"tcp never answers", silent, sip, false, "timeout after 1.5s waiting for the OPTIONS answer"},
-		{"tcp too slow", func(c net.Conn) {
-			time.Sleep(testTimeout + 500*time.Millisecond)
-			io.WriteString(c, "SIP/2.0 200 OK\r\n\r\n")
-		}, sip, false, "timeout after 1.5s"},
+		{"tcp too slow", late("SIP/2.0 200 OK\r\n\r\n"), sip, false, "timeout after 1.5s"},
 		{"tcp garbage", sayThenHold("\xff\xfe garbage\r\n"), sip, false, "not a SIP answer"},
 		{"tcp closes", func(net.Conn) {}, sip, false, "reading the OPTIONS answer"},
 	}

@@ -1,8 +1,6 @@
 package checks
 
 import (
-	"fmt"
-	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -61,10 +59,7 @@ func TestSMTP(t *testing.T) {
 	ok := exim(t, "")
 	noConnect := exim(t, "acl_smtp_connect = deny_all")
 	noHelo := exim(t, "acl_smtp_helo = deny_all")
-	slow := serve(t, "tcp4", func(c net.Conn) {
-		time.Sleep(4 * time.Second)
-		fmt.Fprint(c, "220 late.test.invalid ESMTP\r\n")
-	})
+	slow := serve(t, "tcp4", late("220 late.test.invalid ESMTP\r\n"))
 	cases := []struct {
 		name, service string
 		addr          netip.AddrPort
