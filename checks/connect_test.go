@@ -33,26 +33,31 @@ func TestConnect(t *testing.T) {
 	}
 }
 
-func TestOnOff(t *testing.T) {
-	t.Parallel()
-	// Neither contacts the server: the address refuses connections.
-	addr := refused(t, "tcp4")
-	expect(t, Run, target(addr, conf.CheckOn, "http"), true, "checktype on")
-	expect(t, Run, target(addr, conf.CheckOff, "http"), false, "checktype off")
-}
-
-func TestUnknown(t *testing.T) {
+// TestNotContacted covers the check types and services that judge
+// without contacting the server: the address refuses connections.
+func TestNotContacted(t *testing.T) {
 	t.Parallel()
 	addr := refused(t, "tcp4")
-	expect(t, Run, target(addr, "bogus", ""), false, `unknown checktype "bogus"`)
-	expect(t, Run, target(addr, conf.CheckNegotiate, "gopher"), false, `unknown service "gopher"`)
-}
-
-func TestNoneIsNotContacted(t *testing.T) {
-	t.Parallel()
-	expect(t, Run, target(refused(t, "tcp4"), conf.CheckNegotiate, "none"), true, "service none")
-	// An empty service is none, as ldirectord's default for other ports.
-	expect(t, Run, target(refused(t, "tcp4"), conf.CheckNegotiate, ""), true, "service none")
+	cases := []struct {
+		typ     conf.CheckType
+		service string
+		up      bool
+		reason  string
+	}{
+		{conf.CheckOn, "http", true, "checktype on"},
+		{conf.CheckOff, "http", false, "checktype off"},
+		{"bogus", "", false, `unknown checktype "bogus"`},
+		{conf.CheckNegotiate, "gopher", false, `unknown service "gopher"`},
+		{conf.CheckNegotiate, "none", true, "service none"},
+		// An empty service is none, as ldirectord's default for other ports.
+		{conf.CheckNegotiate, "", true, "service none"},
+	}
+	for _, c := range cases {
+		t.Run(string(c.typ)+" "+c.service, func(t *testing.T) {
+			t.Parallel()
+			expect(t, Run, target(addr, c.typ, c.service), c.up, c.reason)
+		})
+	}
 }
 
 func TestServicesSorted(t *testing.T) {
