@@ -24,7 +24,8 @@ import (
 // the server.
 const slack = 3 * time.Second
 
-// testTimeout is the check timeout of the down cases of targetAt.
+// testTimeout is the check timeout of the cases against scripted servers:
+// short, so that their down verdicts come quickly.
 const testTimeout = 1500 * time.Millisecond
 
 // target is a check of the server at addr as a virtual of 192.0.2.10:80
@@ -139,6 +140,17 @@ func expectServers(t *testing.T, f Func, cases []serverCase, secrets ...string) 
 			noSecrets(t, r, secrets...)
 		})
 	}
+}
+
+// expectRefused runs the check f, in parallel with the other subtests, to
+// a loopback port where nothing listens, and wants it down with a reason
+// that contains every part.
+func expectRefused(t *testing.T, f Func, c conf.Check, parts ...string) {
+	t.Helper()
+	t.Run("refused", func(t *testing.T) {
+		t.Parallel()
+		expect(t, f, targetAt(refused(t, "tcp4"), testTimeout, c), false, parts...)
+	})
 }
 
 // daemonCase is a check's settings and the verdict a real daemon must

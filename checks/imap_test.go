@@ -178,10 +178,7 @@ func TestIMAPFailures(t *testing.T) {
 		}, login, false, "login failed: NO"},
 	}
 	expectServers(t, checkIMAP, cases)
-	t.Run("refused", func(t *testing.T) {
-		t.Parallel()
-		expect(t, checkIMAPS, targetAt(refused(t, "tcp4"), testTimeout, login), false, "connect: connection refused")
-	})
+	expectRefused(t, checkIMAPS, login, "connect: connection refused")
 	t.Run("imaps silent during handshake", func(t *testing.T) {
 		t.Parallel()
 		ap := serve(t, "tcp4", silent)

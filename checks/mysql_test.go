@@ -80,8 +80,5 @@ func TestMySQLFailures(t *testing.T) {
 		}, check, false, "not a MySQL answer"},
 	}
 	expectServers(t, checkMySQL, cases)
-	t.Run("refused", func(t *testing.T) {
-		t.Parallel()
-		expect(t, checkMySQL, targetAt(refused(t, "tcp4"), testTimeout, check), false, "connect: ", "connection refused")
-	})
+	expectRefused(t, checkMySQL, check, "connect: ", "connection refused")
 }

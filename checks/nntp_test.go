@@ -35,10 +35,7 @@ func TestNNTP(t *testing.T) {
 		{"closes at once", func(net.Conn) {}, nntp, false, "connection closed waiting for banner"},
 	}
 	expectServers(t, checkNNTP, cases)
-	t.Run("refused", func(t *testing.T) {
-		t.Parallel()
-		expect(t, checkNNTP, targetAt(refused(t, "tcp4"), testTimeout, nntp), false, "connect: ", "refused")
-	})
+	expectRefused(t, checkNNTP, nntp, "connect: ", "refused")
 }
 
 func FuzzNNTPGreeting(f *testing.F) {

@@ -73,8 +73,5 @@ func TestPgSQLFailures(t *testing.T) {
 		}, check, false, "connect and login"},
 	}
 	expectServers(t, checkPgSQL, cases)
-	t.Run("refused", func(t *testing.T) {
-		t.Parallel()
-		expect(t, checkPgSQL, targetAt(refused(t, "tcp4"), testTimeout, check), false, "connect: ", "connection refused")
-	})
+	expectRefused(t, checkPgSQL, check, "connect: ", "connection refused")
 }

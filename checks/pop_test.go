@@ -40,10 +40,7 @@ func TestPOPFailures(t *testing.T) {
 		}, login, false, "connection closed waiting for USER answer"},
 	}
 	expectServers(t, checkPOP, cases, "wonderland")
-	t.Run("refused", func(t *testing.T) {
-		t.Parallel()
-		expect(t, checkPOPS, targetAt(refused(t, "tcp4"), testTimeout, login), false, "connect: connection refused")
-	})
+	expectRefused(t, checkPOPS, login, "connect: connection refused")
 	t.Run("line break in login", func(t *testing.T) {
 		t.Parallel()
 		ap := serve(t, "tcp4", sayThenHold("+OK ready\r\n"))
