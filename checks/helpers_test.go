@@ -181,6 +181,17 @@ func expectDaemon(t *testing.T, f Func, proto conf.Protocol, port uint16, cases 
 	}
 }
 
+// portCase is a check of one port of a real daemon that listens on
+// several, and the verdict the daemon must give.
+type portCase struct {
+	name   string
+	f      Func
+	port   uint16
+	check  conf.Check
+	up     bool
+	reason string
+}
+
 // udpCase is a scripted UDP server and the verdict a check must give it.
 type udpCase struct {
 	name   string

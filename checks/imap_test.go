@@ -94,28 +94,21 @@ func TestDovecot(t *testing.T) {
 	const timeout = 10 * time.Second
 	good := conf.Check{Login: "alice", Passwd: "wonderland"}
 	bad := conf.Check{Login: "alice", Passwd: "looking-glass"}
-	cases := []struct {
-		name   string
-		f      Func
-		port   uint16
-		check  conf.Check
-		up     bool
-		reason []string
-	}{
-		{"imap greeting", checkIMAP, p.imap, conf.Check{}, true, []string{"IMAP greeting OK"}},
-		{"imap login", checkIMAP, p.imap, good, true, []string{`login as "alice" accepted`}},
-		{"imaps greeting", checkIMAPS, p.imaps, conf.Check{}, true, []string{"IMAP greeting OK"}},
-		{"imaps login", checkIMAPS, p.imaps, good, true, []string{"accepted"}},
-		{"imaps to plain port", checkIMAPS, p.imap, good, false, []string{"TLS handshake"}},
-		{"pop greeting", checkPOP, p.pop3, conf.Check{}, true, []string{"POP3 greeting +OK"}},
-		{"pop login", checkPOP, p.pop3, good, true, []string{`login as "alice" accepted`}},
-		{"pops greeting", checkPOPS, p.pop3s, conf.Check{}, true, []string{"+OK"}},
-		{"pops login", checkPOPS, p.pop3s, good, true, []string{"accepted"}},
-		{"pops to plain port", checkPOPS, p.pop3, good, false, []string{"TLS handshake"}},
-		{"imap bad login", checkIMAP, p.imap, bad, false, []string{"login failed: NO"}},
-		{"imaps bad login", checkIMAPS, p.imaps, bad, false, []string{"login failed"}},
-		{"pop bad login", checkPOP, p.pop3, bad, false, []string{"login failed: PASS answer: -ERR"}},
-		{"pops bad login", checkPOPS, p.pop3s, bad, false, []string{"login failed"}},
+	cases := []portCase{
+		{"imap greeting", checkIMAP, p.imap, conf.Check{}, true, "IMAP greeting OK"},
+		{"imap login", checkIMAP, p.imap, good, true, `login as "alice" accepted`},
+		{"imaps greeting", checkIMAPS, p.imaps, conf.Check{}, true, "IMAP greeting OK"},
+		{"imaps login", checkIMAPS, p.imaps, good, true, "accepted"},
+		{"imaps to plain port", checkIMAPS, p.imap, good, false, "TLS handshake"},
+		{"pop greeting", checkPOP, p.pop3, conf.Check{}, true, "POP3 greeting +OK"},
+		{"pop login", checkPOP, p.pop3, good, true, `login as "alice" accepted`},
+		{"pops greeting", checkPOPS, p.pop3s, conf.Check{}, true, "+OK"},
+		{"pops login", checkPOPS, p.pop3s, good, true, "accepted"},
+		{"pops to plain port", checkPOPS, p.pop3, good, false, "TLS handshake"},
+		{"imap bad login", checkIMAP, p.imap, bad, false, "login failed: NO"},
+		{"imaps bad login", checkIMAPS, p.imaps, bad, false, "login failed"},
+		{"pop bad login", checkPOP, p.pop3, bad, false, "login failed: PASS answer: -ERR"},
+		{"pops bad login", checkPOPS, p.pop3s, bad, false, "login failed"},
 	}
 	t.Run("IPv6", func(t *testing.T) {
 		for _, c := range []struct {
@@ -151,7 +144,7 @@ func TestDovecot(t *testing.T) {
 	t.Run("group", func(t *testing.T) {
 		for i, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
-				wantVerdict(t, targetAt(loopback(tc.port), timeout, tc.check), results[i], tc.up, tc.reason...)
+				wantVerdict(t, targetAt(loopback(tc.port), timeout, tc.check), results[i], tc.up, tc.reason)
 				noSecrets(t, results[i], "looking-glass", "wonderland")
 			})
 		}

@@ -70,14 +70,7 @@ func TestSlapd(t *testing.T) {
 	const timeout = 10 * time.Second
 	anon := conf.Check{Request: "/dc=example,dc=org"}
 	admin := conf.Check{Request: "/ou=people,dc=example,dc=org", Login: "cn=admin,dc=example,dc=org", Passwd: "wonderland"}
-	cases := []struct {
-		name   string
-		f      Func
-		port   uint16
-		check  conf.Check
-		up     bool
-		reason string
-	}{
+	cases := []portCase{
 		{"anonymous", checkLDAP, p.ldap, anon, true, `found "dc=example,dc=org"`},
 		{"admin", checkLDAP, p.ldap, admin, true, `found "ou=people,dc=example,dc=org"`},
 		{"receive matches", checkLDAP, p.ldap, with(anon, func(c *conf.Check) { c.Receive = "^dc=example" }), true, "found"},
