@@ -78,11 +78,13 @@ func ftpFailure(ctx context.Context, t Target, what string, err error) Result {
 }
 
 // hostname is the name ldirectord puts in its default FTP password and SIP
-// addresses: $HOSTNAME, else the kernel's node name.
+// addresses: $HOSTNAME, else the kernel's node name, else localhost.
 func hostname() string {
 	if h := os.Getenv("HOSTNAME"); h != "" {
 		return h
 	}
-	h, _ := os.Hostname()
-	return h
+	if h, err := os.Hostname(); err == nil && h != "" {
+		return h
+	}
+	return "localhost"
 }

@@ -10,7 +10,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -30,7 +29,7 @@ func checkSIP(ctx context.Context, t Target) Result {
 	start := time.Now()
 	login := t.Check.Login
 	if login == "" {
-		login = "ldirectord@" + sipHostname()
+		login = "ldirectord@" + hostname()
 	}
 	if strings.ContainsAny(login, "\r\n<> ") {
 		return verdictSince(start, false, "login cannot be a SIP address: it holds a line break, space or angle bracket")
@@ -59,18 +58,6 @@ func checkSIP(ctx context.Context, t Target) Result {
 		return verdictSince(start, false, fmt.Sprintf("OPTIONS answered %d %s, want 200", code, quote([]byte(phrase))))
 	}
 	return verdictSince(start, true, fmt.Sprintf("OPTIONS answered 200 %s", quote([]byte(phrase))))
-}
-
-// sipHostname is the host part of the default SIP address: $HOSTNAME, or
-// the kernel's host name, as ldirectord takes it.
-func sipHostname() string {
-	if h := os.Getenv("HOSTNAME"); h != "" {
-		return h
-	}
-	if h, err := os.Hostname(); err == nil && h != "" {
-		return h
-	}
-	return "localhost"
 }
 
 // sipOptions is the request ldirectord sends, with a Via naming the real

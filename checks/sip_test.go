@@ -87,7 +87,7 @@ func TestSIPFailures(t *testing.T) {
 		tg.Protocol = conf.UDP
 		expect(t, checkSIP, tg, true, "200")
 		req := <-got
-		want := "OPTIONS sip:ldirectord@" + sipHostname() + " SIP/2.0\r\n"
+		want := "OPTIONS sip:ldirectord@" + hostname() + " SIP/2.0\r\n"
 		if !strings.HasPrefix(req, want) || !strings.Contains(req, "\r\nVia: SIP/2.0/UDP 127.0.0.1:") {
 			t.Errorf("request %q, want it to start with %q and have a UDP Via", req, want)
 		}
