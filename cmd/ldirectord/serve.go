@@ -82,6 +82,7 @@ func serve(inv invocation, path, pidFile string, ready func(error)) int {
 		return fail(err)
 	}
 	defer closeLog()
+	servePprof(log)
 	table, err := openTable()
 	if err != nil {
 		return fail(err)
