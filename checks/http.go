@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // maxRedirects is how many redirects LWP, and so ldirectord, follows.
@@ -58,7 +59,7 @@ func httpURL(t Target, scheme string) (u string, full bool) {
 // virtualhost when set; otherwise the host of a full URL, or the real
 // server's address without the port, as ldirectord sends it.
 func fetch(ctx context.Context, t Target, u string, full bool, proxy *url.URL) Result {
-	receive, err := regexp.Compile(t.Check.Receive)
+	receive, err := compileReceive(t.Check.Receive)
 	if err != nil {
 		return down(fmt.Sprintf("receive %q is not a valid regexp: %v", t.Check.Receive, err))
 	}
@@ -77,16 +78,7 @@ func fetch(ctx context.Context, t Target, u string, full bool, proxy *url.URL) R
 		req.Host = perlAddr(t.Addr)
 	}
 	req.Header.Set("User-Agent", "ldirectord")
-	client := &http.Client{
-		Transport: transport(t, proxy),
-		CheckRedirect: func(_ *http.Request, via []*http.Request) error {
-			if len(via) > maxRedirects {
-				return fmt.Errorf("more than %d redirects", maxRedirects)
-			}
-			return nil
-		},
-	}
-	defer client.CloseIdleConnections()
+	client := &http.Client{Transport: transport(t, proxy), CheckRedirect: checkRedirect}
 	resp, err := client.Do(req)
 	if err != nil {
 		var ue *url.Error
@@ -113,7 +105,33 @@ func fetch(ctx context.Context, t Target, u string, full bool, proxy *url.URL) R
 	return up(status)
 }
 
+func checkRedirect(_ *http.Request, via []*http.Request) error {
+	if len(via) > maxRedirects {
+		return fmt.Errorf("more than %d redirects", maxRedirects)
+	}
+	return nil
+}
+
+// transportKey is what makes two checks' transports differ.
+type transportKey struct {
+	serverName string
+	proxy      string
+}
+
+// transports are shared by all checks with the same TLS server name and
+// proxy: a transport of its own per check costs every check its set-up
+// and garbage. Keep-alives are off, so a transport holds no connection
+// between checks and each check opens and closes its own, as LWP does.
+var transports sync.Map // transportKey -> *http.Transport
+
 func transport(t Target, proxy *url.URL) *http.Transport {
+	key := transportKey{serverName: serverName(t.Check.VirtualHost)}
+	if proxy != nil {
+		key.proxy = proxy.String()
+	}
+	if tr, ok := transports.Load(key); ok {
+		return tr.(*http.Transport)
+	}
 	tr := &http.Transport{
 		DisableKeepAlives:  true,
 		DisableCompression: true,
@@ -124,14 +142,35 @@ func transport(t Target, proxy *url.URL) *http.Transport {
 		},
 		TLSClientConfig: &tls.Config{
 			InsecureSkipVerify: true, //nolint:gosec // ldirectord does not verify real servers' certificates
-			ServerName:         serverName(t.Check.VirtualHost),
+			ServerName:         key.serverName,
 		},
 		MaxResponseHeaderBytes: maxLine * 4,
+		// A request is a few lines and a health page is small: the
+		// default 4 KiB buffers would be most of a check's memory.
+		WriteBufferSize: 512,
+		ReadBufferSize:  1024,
 	}
 	if proxy != nil {
 		tr.Proxy = http.ProxyURL(proxy)
 	}
-	return tr
+	actual, _ := transports.LoadOrStore(key, tr)
+	return actual.(*http.Transport)
+}
+
+// receives holds the compiled receive regexps: a configuration has few,
+// and each check of a real server would compile the same one again.
+var receives sync.Map // string -> *regexp.Regexp
+
+func compileReceive(expr string) (*regexp.Regexp, error) {
+	if re, ok := receives.Load(expr); ok {
+		return re.(*regexp.Regexp), nil
+	}
+	re, err := regexp.Compile(expr)
+	if err != nil {
+		return nil, err
+	}
+	receives.Store(expr, re)
+	return re, nil
 }
 
 // serverName is the TLS server name for a virtualhost, which may carry a
