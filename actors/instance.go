@@ -161,7 +161,7 @@ func startGrace(cfg *conf.Config) time.Duration {
 	var longest time.Duration
 	for _, v := range cfg.Virtuals {
 		t := max(v.Settings.CheckTimeout, v.Settings.NegotiateTimeout)
-		longest = max(longest, min(v.Settings.CheckInterval/10, time.Second)+t)
+		longest = max(longest, firstSpread(v.Settings.CheckInterval)+t)
 	}
 	return longest + time.Second
 }

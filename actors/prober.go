@@ -108,11 +108,19 @@ func (p *prober) Receive(ctx actor.Context) {
 
 // firstOffset spreads the first checks of all probers over a short time.
 func firstOffset(interval time.Duration) time.Duration {
-	spread := min(interval/10, time.Second)
+	spread := firstSpread(interval)
 	if spread <= 0 {
 		return 0
 	}
 	return rand.N(spread)
+}
+
+// firstSpread is the time the first checks are spread over: the whole
+// checkinterval, up to a second. Thousands of checks started together
+// would each hold their connection, buffers and goroutines at once, and
+// the daemon's peak memory would be theirs.
+func firstSpread(interval time.Duration) time.Duration {
+	return min(interval, time.Second)
 }
 
 func (p *prober) after(ctx actor.Context, d time.Duration) {
