@@ -14,7 +14,21 @@ import (
 //
 // When a service cannot be added, the destinations added to it later in
 // the list are skipped with one error rather than one each.
+//
+// A table that can batch (FileTable) takes all the changes in one batch.
 func Apply(t Table, changes []Change) error {
+	if b, ok := t.(batcher); ok && len(changes) > 0 {
+		return b.Batch(func(t Table) error { return apply(t, changes) })
+	}
+	return apply(t, changes)
+}
+
+// batcher is a table that can take many changes at the cost of one.
+type batcher interface {
+	Batch(func(Table) error) error
+}
+
+func apply(t Table, changes []Change) error {
 	var errs []error
 	failed := map[ServiceKey]int{}
 	for _, c := range changes {

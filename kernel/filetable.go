@@ -172,3 +172,23 @@ func (t *FileTable) UpdateDestination(s Service, d Destination) error {
 func (t *FileTable) DelDestination(s Service, d Destination) error {
 	return t.change(Change{Op: OpDelDest, Service: s, Destination: d})
 }
+
+// Batch runs fn on the table under one lock, one read and one write, with
+// the rules and errors of every other operation. A rewrite of the whole
+// file per change costs O(table) each, where the kernel's netlink costs
+// O(1): Apply batches through this so that the stand-in does not make a
+// large Sync quadratic. The file changes only if fn changed something.
+func (t *FileTable) Batch(fn func(Table) error) error {
+	return t.locked(syscall.LOCK_EX, func() error {
+		st, err := t.read()
+		if err != nil {
+			return err
+		}
+		m := &Memory{st: st}
+		err = fn(m)
+		if m.Writes() == 0 {
+			return err
+		}
+		return errors.Join(err, t.write(st))
+	})
+}

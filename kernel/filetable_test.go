@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 )
 
@@ -167,5 +168,77 @@ func TestOpenFile(t *testing.T) {
 	}
 	if _, err := OpenFile(filepath.Join(dir, "no", "such", "dir.json")); err == nil {
 		t.Error("OpenFile in a missing directory: no error")
+	}
+}
+
+// A Sync on a FileTable rewrites the file once, however many changes it
+// makes, so a reader never sees it half done; single changes keep their
+// rules and errors inside the batch.
+func TestFileTableBatch(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "t.json")
+	ft, err := OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inode := func() uint64 {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Sys().(*syscall.Stat_t).Ino
+	}
+	desired := []Virtual{vs(svcTCP("10.0.0.1", 80))}
+	for i := 0; i < 200; i++ {
+		desired[0].Destinations = append(desired[0].Destinations, dst(fmt.Sprintf("10.1.%d.%d", i/250, i%250+1), 80, Masq, 1))
+	}
+	before := inode()
+	reader, _ := OpenFile(path)
+	stop, partial := make(chan struct{}), make(chan int, 1)
+	go func() {
+		defer close(partial)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if got, err := reader.List(); err == nil && len(got) == 1 && len(got[0].Destinations) < 200 {
+				partial <- len(got[0].Destinations)
+				return
+			}
+		}
+	}()
+	changes, err := Sync(ft, desired, nil)
+	close(stop)
+	if n, ok := <-partial; ok {
+		t.Errorf("a reader saw the Sync half done: %d of 200 destinations", n)
+	}
+	if err != nil || len(changes) != 201 {
+		t.Fatalf("Sync: %d changes, %v; want 201 and no error", len(changes), err)
+	}
+	after := inode()
+	if after == before {
+		t.Fatal("the file was not rewritten")
+	}
+	got, err := ft.List()
+	if err != nil || len(got) != 1 || len(got[0].Destinations) != 200 {
+		t.Fatalf("after Sync the file holds %+v, %v", got, err)
+	}
+	if _, err := Sync(ft, desired, nil); err != nil || inode() != after {
+		t.Errorf("a Sync with nothing to change rewrote the file (or failed: %v)", err)
+	}
+	// One change refused inside a batch: the others stay, the error is told.
+	err = ft.Batch(func(tb Table) error {
+		if err := tb.AddDestination(desired[0].Service, dst("10.9.9.9", 80, Masq, 1)); err != nil {
+			return err
+		}
+		return tb.AddService(desired[0].Service)
+	})
+	if !errors.Is(err, ErrExist) {
+		t.Errorf("Batch with a duplicate service: %v, want ErrExist", err)
+	}
+	got, _ = ft.List()
+	if len(got[0].Destinations) != 201 {
+		t.Errorf("the change before the refused one was lost: %d destinations, want 201", len(got[0].Destinations))
 	}
 }
