@@ -49,9 +49,22 @@ type instance struct {
 	// its real servers until they are checked again.
 	ready bool
 	grace *time.Timer
+	// sending is the sequence number of the Desired on its way to the
+	// writer (0: none) and dirty says health changed since it left: the
+	// latest table follows when the writer has taken that one. A Desired
+	// lost with a crashing writer is sent again after desiredResend.
+	sending, seq uint64
+	dirty        bool
 }
 
 type graceOver struct{}
+
+// desiredResend is how long an instance waits for the writer to take a
+// Desired before it takes it for lost and sends the latest again.
+const desiredResend = 2 * time.Second
+
+// desiredLost fires desiredResend after Desired number seq was sent.
+type desiredLost struct{ seq uint64 }
 
 // pidsQuery asks an instance (or the root) for its children; tests use it.
 type pidsQuery struct{}
@@ -90,6 +103,13 @@ func (in *instance) Receive(ctx actor.Context) {
 		self, root := ctx.Self(), ctx.ActorSystem().Root
 		in.grace = time.AfterFunc(startGrace(in.cfg), func() { root.Send(self, &graceOver{}) })
 		in.push(ctx)
+	case *messages.DesiredTaken:
+		in.taken(ctx)
+	case *desiredLost:
+		if in.sending == msg.seq {
+			in.log.Warn("the IPVS writer did not take the desired table; sending it again")
+			in.taken(ctx)
+		}
 	case *graceOver:
 		if !in.ready {
 			in.ready = true
@@ -209,12 +229,30 @@ func (in *instance) push(ctx actor.Context) {
 		}
 		in.ready = true
 	}
+	if in.sending != 0 {
+		in.dirty = true
+		return
+	}
+	in.dirty = false
+	in.seq++
+	in.sending = in.seq
 	h := in.health()
-	ctx.Send(in.writer, &messages.Desired{
+	ctx.Request(in.writer, &messages.Desired{
 		Owner:    in.owner(),
 		Virtuals: plan.Desired(in.cfg, h),
 		Optional: plan.Optional(in.cfg, h),
 	})
+	seq, self, root := in.seq, ctx.Self(), ctx.ActorSystem().Root
+	time.AfterFunc(desiredResend, func() { root.Send(self, &desiredLost{seq: seq}) })
+}
+
+// taken: the writer holds the last Desired; send the latest if health
+// changed since.
+func (in *instance) taken(ctx actor.Context) {
+	in.sending = 0
+	if in.dirty {
+		in.push(ctx)
+	}
 }
 
 // reload switches to cfg: virtuals are matched by identity; unchanged and

@@ -63,6 +63,9 @@ func (w *writer) Receive(ctx actor.Context) {
 		w.schedule(ctx, w.opts.Resync)
 	case *messages.Desired:
 		w.setOwner(msg)
+		if ctx.Sender() != nil {
+			ctx.Respond(&messages.DesiredTaken{Owner: msg.Owner})
+		}
 		w.schedule(ctx, w.opts.Coalesce)
 	case *messages.Release:
 		w.release(msg)

@@ -22,6 +22,14 @@ type Desired struct {
 	Optional []plan.Ref
 }
 
+// DesiredTaken answers a Desired sent as a request: the writer holds it.
+// An instance keeps at most one Desired on its way, so that a writer busy
+// with a long write does not collect a whole table's copy per health
+// change in its mailbox.
+type DesiredTaken struct {
+	Owner string
+}
+
 // Release is an instance's last word to the writer as it stops: its
 // services are removed from the table, except those in Keep (cleanstop = no),
 // which are left as they are and forgotten.
