@@ -413,6 +413,7 @@ func detect(d *Daemon, tf *TableFile, wc *writeCounter, servers []*Server, f Sta
 	vs := victims(servers, k)
 	det := Detection{Failure: f.String(), K: len(vs), Cap: opts.Interval + opts.Timeout + opts.DetectCap}
 	at := make([]time.Time, len(vs))
+	wc.take()
 	for i, s := range vs {
 		var err error
 		if f == BlackHole {
@@ -428,7 +429,6 @@ func detect(d *Daemon, tf *TableFile, wc *writeCounter, servers []*Server, f Sta
 	out := make([]time.Duration, len(vs))
 	left := len(vs)
 	deadline := at[len(at)-1].Add(det.Cap)
-	wc.take()
 	for left > 0 && time.Now().Before(deadline) {
 		wc.drain()
 		changed, err := tf.Poll()
