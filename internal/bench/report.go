@@ -104,7 +104,7 @@ func metrics(o Options) []metric {
 			return v, fmt.Sprintf("%.2f s%s", v, warm), true
 		}},
 		{name: "table changes at start-up", value: func(r *Result) (float64, string, bool) {
-			return float64(r.StartWrites), fmt.Sprint(r.StartWrites), r.Peer != Floor && r.StartComplete
+			return float64(r.StartChanges), fmt.Sprint(r.StartChanges), r.Peer != Floor && r.StartComplete
 		}},
 		{name: "CPU s per 1,000 checks", value: func(r *Result) (float64, string, bool) {
 			return r.CPUPer1000, fmt.Sprintf("%.3f", r.CPUPer1000), r.Checks > 0
@@ -168,7 +168,7 @@ func metrics(o Options) []metric {
 		if r.Reload == nil {
 			return 0, "", false
 		}
-		return float64(r.Reload.TableWrites), fmt.Sprintf("%d (%d)", r.Reload.TableWrites, r.Reload.ExpectedChanges), true
+		return float64(r.Reload.TableChanges), fmt.Sprintf("%d (%d)", r.Reload.TableChanges, r.Reload.ExpectedChanges), true
 	}})
 	return rows
 }

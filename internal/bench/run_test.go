@@ -80,7 +80,7 @@ func plausible(t *testing.T, res Result, opts Options) {
 		}
 	}
 	r := res.Reload
-	if r == nil || !r.Converged || r.TableWrites < r.ExpectedChanges || r.Time <= 0 {
+	if r == nil || !r.Converged || r.TableChanges < r.ExpectedChanges || r.Time <= 0 {
 		t.Errorf("%s: reload %+v: want convergence with at least %d table writes; notes: %q", p, r, opts.ReloadChange, res.Notes)
 	}
 }
