@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -14,8 +15,12 @@ import (
 	"sync"
 )
 
-// maxRedirects is how many redirects LWP, and so ldirectord, follows.
-const maxRedirects = 7
+// maxRedirects is how many redirects LWP, and so ldirectord, follows;
+// maxHeader bounds the head of an HTTP answer.
+const (
+	maxRedirects = 7
+	maxHeader    = maxLine * 4
+)
 
 // checkHTTP fetches the request over HTTP with httpmethod. It is up when
 // the final answer (after redirects, as LWP follows them) is 2xx and its
@@ -78,7 +83,11 @@ func fetch(ctx context.Context, t Target, u string, full bool, proxy *url.URL) R
 		req.Host = perlAddr(t.Addr)
 	}
 	req.Header.Set("User-Agent", "ldirectord")
-	client := &http.Client{Transport: transport(t, proxy), CheckRedirect: checkRedirect}
+	var rt http.RoundTripper = transport(t, proxy)
+	if proxy == nil {
+		rt = plainHTTP{tls: rt}
+	}
+	client := &http.Client{Transport: rt, CheckRedirect: checkRedirect}
 	resp, err := client.Do(req)
 	if err != nil {
 		var ue *url.Error
@@ -144,7 +153,7 @@ func transport(t Target, proxy *url.URL) *http.Transport {
 			InsecureSkipVerify: true, //nolint:gosec // ldirectord does not verify real servers' certificates
 			ServerName:         key.serverName,
 		},
-		MaxResponseHeaderBytes: maxLine * 4,
+		MaxResponseHeaderBytes: maxHeader,
 		// A request is a few lines and a health page is small: the
 		// default 4 KiB buffers would be most of a check's memory.
 		WriteBufferSize: 512,
@@ -171,6 +180,74 @@ func compileReceive(expr string) (*regexp.Regexp, error) {
 	}
 	receives.Store(expr, re)
 	return re, nil
+}
+
+// plainHTTP does an http:// request itself, on the check's goroutine:
+// dial, write the request, read the answer from a small buffer. A
+// transport costs each connection two goroutines of its own and their
+// channels and buffers, which at thousands of checks a second are most of
+// the daemon's work. Other schemes (an https redirect target) go to tls.
+type plainHTTP struct{ tls http.RoundTripper }
+
+func (p plainHTTP) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Scheme != "http" {
+		return p.tls.RoundTrip(req)
+	}
+	if req.Body != nil {
+		_ = req.Body.Close() // checks send none
+	}
+	if req.URL.Host == "" {
+		return nil, errors.New("http: no Host in request URL")
+	}
+	port := req.URL.Port()
+	if port == "" {
+		port = "80"
+	}
+	c, err := dial(req.Context(), "tcp", net.JoinHostPort(req.URL.Hostname(), port))
+	if err != nil {
+		return nil, err
+	}
+	out := *req
+	out.Close = true // one request a connection, as LWP does
+	bw := bufio.NewWriterSize(c, 512)
+	if err := out.Write(bw); err != nil {
+		_ = c.Close()
+		return nil, err
+	}
+	if err := bw.Flush(); err != nil {
+		_ = c.Close()
+		return nil, err
+	}
+	// The head may be at most maxHeader bytes, as a transport's
+	// MaxResponseHeaderBytes; the body is bounded by its reader.
+	b := limit(c, maxHeader)
+	br := bufio.NewReaderSize(b, 1024)
+	for {
+		resp, err := http.ReadResponse(br, req)
+		if err != nil {
+			_ = c.Close()
+			return nil, err
+		}
+		// An informational answer (100 Continue) comes before the
+		// real one, which a transport waits for too.
+		if resp.StatusCode >= 200 || resp.StatusCode < 100 || resp.StatusCode == http.StatusSwitchingProtocols {
+			b.left, b.max = b.left+maxBody, b.max+maxBody
+			resp.Body = closeConn{ReadCloser: resp.Body, c: c}
+			return resp, nil
+		}
+	}
+}
+
+// closeConn closes the check's connection with the answer's body.
+type closeConn struct {
+	io.ReadCloser
+	c net.Conn
+}
+
+func (cc closeConn) Close() error {
+	err := cc.ReadCloser.Close()
+	_ = cc.c.Close()
+	return err
 }
 
 // serverName is the TLS server name for a virtualhost, which may carry a
