@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -37,7 +38,22 @@ func startPostgres(t *testing.T) uint16 {
 	d := startDaemonAs(t, "postgres", postgres, "-D", data, "-k", dir, "-h", "127.0.0.1,::1",
 		"-p", fmt.Sprint(port), "-c", "fsync=off", "-c", "shared_buffers=16MB", "-c", "max_connections=20")
 	waitListening(t, d, 30*time.Second, loopback(port))
-	return port
+	// It listens before it takes logins ("the database system is starting
+	// up"): wait until a login and a query go through.
+	ready := conf.Check{Service: "pgsql", Login: "alice", Passwd: "wonderland", Database: "postgres", Request: "SELECT 1"}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		r := checkPgSQL(ctx, targetAt(loopback(port), 5*time.Second, ready))
+		cancel()
+		if r.Up {
+			return port
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("PostgreSQL on port %d did not take logins within 30s: %s", port, r.Reason)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 // TestPostgres proves the pgsql check against a real PostgreSQL server.
