@@ -50,6 +50,9 @@
 //     netmask must be contiguous; a real server may appear once per
 //     virtual service; protocol fwm on an address service, and ops on a
 //     TCP or firewall-mark service, are errors (Perl ignores ops there).
+//   - checkinterval in a virtual block applies whatever fork says; Perl
+//     honours it only with fork = yes. Every real server has its own timer
+//     here, so there is no shared loop to set the pace.
 //   - connecttimeout is accepted globally, unused, as the older page says;
 //     the Perl one refuses it. readdquiescent and emailalertfrom may also
 //     be set per virtual service.

@@ -183,14 +183,12 @@ func (p *parser) inherit(vd *vdraft, v *Virtual) Settings {
 		s.NegotiateTimeout = own.CheckTimeout
 	}
 
-	// A block's checkinterval counts only when each virtual has its own
-	// process (fork = yes); otherwise one loop runs at the global pace.
-	if line, ok := vd.set["checkinterval"]; ok {
-		if p.g.Fork {
-			s.CheckInterval = own.CheckInterval
-		} else {
-			p.warnf(line, "checkinterval", "in a virtual block is ignored when fork = no; the global checkinterval (%d) is used", int(g.CheckInterval.Seconds()))
-		}
+	// A block's checkinterval always counts. The Perl ldirectord honours it
+	// only with fork = yes, where each virtual has a process of its own;
+	// here every real server is checked on its own timer whatever fork
+	// says, so there is no single loop whose pace would override it.
+	if vd.has("checkinterval") {
+		s.CheckInterval = own.CheckInterval
 	}
 
 	// Only the fallback of the virtual's family applies; its port defaults

@@ -70,7 +70,7 @@ func (f *formatter) set(indent, name, value string) {
 func (f *formatter) timing(in string, s, g *Settings, fork bool) {
 	f.set(in, "checktimeout", secs(s.CheckTimeout))
 	f.set(in, "negotiatetimeout", secs(s.NegotiateTimeout))
-	if g == nil || fork {
+	if g == nil || fork || s.CheckInterval != g.CheckInterval {
 		f.set(in, "checkinterval", secs(s.CheckInterval))
 	}
 	if s.CheckCount != 1 || g != nil && g.CheckCount != 1 {

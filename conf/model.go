@@ -64,7 +64,7 @@ type Config struct {
 
 	// Warnings are what the file does that is accepted but deprecated,
 	// ignored or unlikely to work (a bare "supervised", checkcount, a
-	// per-virtual checkinterval with fork = no, ...). They do not change
+	// repeated directive, ...). They do not change
 	// the model.
 	Warnings []Warning
 }
