@@ -282,3 +282,25 @@ func pick(v string, unq bool, candidates ...string) string {
 	}
 	return candidates[0]
 }
+
+// Hidden replaces a passwd or secret in Redacted's copy.
+const Hidden = "<hidden>"
+
+// Redacted returns a copy of cfg with every passwd and secret replaced by
+// Hidden, for output that others may read (ldirectord --check lands in
+// terminals, CI logs and tickets). cfg is not changed.
+func Redacted(cfg *Config) *Config {
+	out := *cfg
+	out.Virtuals = make([]*Virtual, len(cfg.Virtuals))
+	for i, v := range cfg.Virtuals {
+		c := *v
+		if c.Check.Passwd != "" {
+			c.Check.Passwd = Hidden
+		}
+		if c.Check.Secret != "" {
+			c.Check.Secret = Hidden
+		}
+		out.Virtuals[i] = &c
+	}
+	return &out
+}

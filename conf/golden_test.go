@@ -149,3 +149,17 @@ func lineDiff(want, got string) string {
 	}
 	return b.String()
 }
+
+// TestRedacted: the copy hides every passwd and secret; the original keeps
+// them.
+func TestRedacted(t *testing.T) {
+	cfg := mustParse(t, "virtual = 10.0.0.1:389\n\treal = 10.0.0.2:389 gate\n\tservice = ldap\n\tlogin = \"cn=x\"\n\tpasswd = \"pw1\"\n"+
+		"virtual = 10.0.0.1:1812\n\tprotocol = udp\n\treal = 10.0.0.2:1812 gate\n\tservice = radius\n\tsecret = \"sec2\"\n")
+	out := string(Format(Redacted(cfg)))
+	if strings.Contains(out, "pw1") || strings.Contains(out, "sec2") || strings.Count(out, Hidden) != 2 {
+		t.Errorf("Redacted shows a secret or hides the wrong number of values:\n%s", out)
+	}
+	if cfg.Virtuals[0].Check.Passwd != "pw1" || cfg.Virtuals[1].Check.Secret != "sec2" {
+		t.Error("Redacted changed the original configuration")
+	}
+}

@@ -456,3 +456,35 @@ func TestE2ESupervisedLogsToStdout(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// TestCheckCommand: --check prints the effective configuration with every
+// passwd and secret hidden and its warnings on stderr, and exits 1 with
+// every error, each naming file and line.
+func TestCheckCommand(t *testing.T) {
+	e := newEnv(t)
+	e.config("checkcount = 2\nvirtual = 127.0.0.1:3306\n\treal = 127.0.0.2:3306 gate\n\tservice = mysql\n" +
+		"\tlogin = \"ldirectord\"\n\tpasswd = \"s3cret-pw\"\n\trequest = \"SELECT 1\"\n" +
+		"virtual = 127.0.0.1:1812\n\tprotocol = udp\n\treal = 127.0.0.2:1812 gate\n\tservice = radius\n\tsecret = \"radius-key\"\n")
+	out, errOut, code := e.ld("--check", "l.cf")
+	if code != 0 {
+		t.Fatalf("--check: exit %d\n%s", code, errOut)
+	}
+	for _, secret := range []string{"s3cret-pw", "radius-key"} {
+		if strings.Contains(out+errOut, secret) {
+			t.Errorf("--check printed %q:\n%s", secret, out)
+		}
+	}
+	if !strings.Contains(out, `passwd = "<hidden>"`) || !strings.Contains(out, `secret = "<hidden>"`) || !strings.Contains(out, "service = mysql") {
+		t.Errorf("--check output lacks the hidden passwd and secret or the service:\n%s", out)
+	}
+	if !strings.Contains(errOut, "warning: ") || !strings.Contains(errOut, "checkcount") {
+		t.Errorf("--check did not warn about checkcount on stderr: %q", errOut)
+	}
+
+	// config puts a logfile line first: the errors are on lines 2 and 4.
+	e.config("checktimeout = yes\nvirtual = 127.0.0.1:80\n\treal = 127.0.0.2:80 gaet\n")
+	_, errOut, code = e.ld("-t", "l.cf")
+	if code != 1 || !strings.Contains(errOut, "l.cf:2: checktimeout") || !strings.Contains(errOut, "l.cf:4: real") {
+		t.Errorf("--check of a bad file: exit %d, stderr %q; want 1 and both errors with their lines", code, errOut)
+	}
+}
