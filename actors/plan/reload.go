@@ -6,82 +6,65 @@ import (
 	"github.com/ldirectord-go/ldirectord/conf"
 )
 
-// ConfigDiff is how a reloaded configuration differs from the running one,
-// virtual service by virtual service, matched by identity.
-type ConfigDiff struct {
-	Added   []*conf.Virtual // in the new configuration only
-	Removed []*conf.Virtual // in the old configuration only
-	Changed []*conf.Virtual // in both, with other settings (the new value)
-	Same    []*conf.Virtual // in both, equal but for line numbers (the new value)
+// Diff is how a list of things with identities changed, matched by
+// identity: a virtual service by its VirtualID, a real server by its RealID.
+type Diff[T any] struct {
+	Added   []T // in the new list only
+	Removed []T // in the old list only
+	Changed []T // in both, with other settings (the new value)
+	Same    []T // in both, equal but for line numbers (the new value)
 }
 
-// DiffConfig compares two configurations by virtual identity.
-func DiffConfig(old, new *conf.Config) ConfigDiff {
-	var d ConfigDiff
-	before := map[conf.VirtualID]*conf.Virtual{}
-	if old != nil {
-		for _, v := range old.Virtuals {
-			before[v.ID] = v
-		}
+// diffByID compares old and new by the identity id gives, with equal
+// telling whether a thing kept its settings.
+func diffByID[T any, K comparable](old, new []T, id func(T) K, equal func(a, b T) bool) Diff[T] {
+	var d Diff[T]
+	before := make(map[K]T, len(old))
+	for _, x := range old {
+		before[id(x)] = x
 	}
-	seen := map[conf.VirtualID]bool{}
-	for _, v := range new.Virtuals {
-		seen[v.ID] = true
-		o, ok := before[v.ID]
+	seen := make(map[K]bool, len(new))
+	for _, x := range new {
+		seen[id(x)] = true
+		o, ok := before[id(x)]
 		switch {
 		case !ok:
-			d.Added = append(d.Added, v)
-		case equalVirtual(o, v):
-			d.Same = append(d.Same, v)
+			d.Added = append(d.Added, x)
+		case equal(o, x):
+			d.Same = append(d.Same, x)
 		default:
-			d.Changed = append(d.Changed, v)
+			d.Changed = append(d.Changed, x)
 		}
 	}
-	if old != nil {
-		for _, v := range old.Virtuals {
-			if !seen[v.ID] {
-				d.Removed = append(d.Removed, v)
-			}
+	for _, x := range old {
+		if !seen[id(x)] {
+			d.Removed = append(d.Removed, x)
 		}
 	}
 	return d
 }
 
-// RealDiff is how the real servers of a virtual differ after a reload.
-type RealDiff struct {
-	Added   []*conf.Real
-	Removed []*conf.Real
-	Changed []*conf.Real // the new value
-	Same    []*conf.Real // the new value
+// ConfigDiff is how a reloaded configuration differs from the running one,
+// virtual service by virtual service.
+type ConfigDiff = Diff[*conf.Virtual]
+
+// DiffConfig compares two configurations by virtual identity; old may be
+// nil.
+func DiffConfig(old, new *conf.Config) ConfigDiff {
+	var before []*conf.Virtual
+	if old != nil {
+		before = old.Virtuals
+	}
+	return diffByID(before, new.Virtuals, func(v *conf.Virtual) conf.VirtualID { return v.ID }, equalVirtual)
 }
+
+// RealDiff is how the real servers of a virtual differ after a reload.
+type RealDiff = Diff[*conf.Real]
 
 // DiffReals compares the real servers of two versions of one virtual by
 // identity (address and port); weight, method and thresholds are edits.
 func DiffReals(old, new *conf.Virtual) RealDiff {
-	var d RealDiff
-	before := map[conf.RealID]*conf.Real{}
-	for _, r := range old.Reals {
-		before[r.ID] = r
-	}
-	seen := map[conf.RealID]bool{}
-	for _, r := range new.Reals {
-		seen[r.ID] = true
-		o, ok := before[r.ID]
-		switch {
-		case !ok:
-			d.Added = append(d.Added, r)
-		case equalReal(o, r):
-			d.Same = append(d.Same, r)
-		default:
-			d.Changed = append(d.Changed, r)
-		}
-	}
-	for _, r := range old.Reals {
-		if !seen[r.ID] {
-			d.Removed = append(d.Removed, r)
-		}
-	}
-	return d
+	return diffByID(old.Reals, new.Reals, func(r *conf.Real) conf.RealID { return r.ID }, equalReal)
 }
 
 func equalReal(a, b *conf.Real) bool {
