@@ -15,6 +15,7 @@ import (
 	"github.com/ldirectord-go/ldirectord/checks"
 	"github.com/ldirectord-go/ldirectord/conf"
 	"github.com/ldirectord-go/ldirectord/kernel"
+	"github.com/ldirectord-go/ldirectord/kernel/kerneltest"
 )
 
 func TestMain(m *testing.M) {
@@ -174,14 +175,7 @@ func (h *harness) tryWeights() (map[string]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := map[string]int{}
-	for _, v := range vs {
-		m[string(v.Service.Key())] = -1
-		for _, d := range v.Destinations {
-			m[string(v.Service.Key())+" "+string(d.Key())] = d.Weight
-		}
-	}
-	return m, nil
+	return kerneltest.Weights(vs), nil
 }
 
 // waitFor polls until cond holds; the bound is generous for a busy machine.
@@ -200,24 +194,12 @@ func (h *harness) waitFor(what string, cond func(map[string]int) bool) {
 	}
 }
 
-func has(key string, weight int) func(map[string]int) bool {
-	return func(m map[string]int) bool { w, ok := m[key]; return ok && w == weight }
-}
-
-func lacks(key string) func(map[string]int) bool {
-	return func(m map[string]int) bool { _, ok := m[key]; return !ok }
-}
-
-func all(conds ...func(map[string]int) bool) func(map[string]int) bool {
-	return func(m map[string]int) bool {
-		for _, c := range conds {
-			if !c(m) {
-				return false
-			}
-		}
-		return true
-	}
-}
+// The questions asked of the table, shared with the other daemon tests.
+var (
+	has   = kerneltest.Has
+	lacks = kerneltest.Lacks
+	all   = kerneltest.All
+)
 
 // watch records, until stopped, whether key was ever missing from the table
 // after it first appeared.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ldirectord-go/ldirectord/kernel"
+	"github.com/ldirectord-go/ldirectord/kernel/kerneltest"
 )
 
 // binary is the ldirectord built once for the end-to-end tests.
@@ -156,19 +157,11 @@ func (e *env) log() string {
 // weights reads the file table as "service dest" -> weight, a service
 // alone as -1.
 func (e *env) weights() (map[string]int, error) {
-	m := map[string]int{}
 	vs, err := e.read()
 	if err != nil {
 		return nil, err
 	}
-	for _, v := range vs {
-		k := string(v.Service.Key())
-		m[k] = -1
-		for _, d := range v.Destinations {
-			m[k+" "+string(d.Key())] = d.Weight
-		}
-	}
-	return m, nil
+	return kerneltest.Weights(vs), nil
 }
 
 func (e *env) waitFor(what string, cond func(map[string]int) bool) {
@@ -205,24 +198,12 @@ func (e *env) file(name string) func() string {
 	return func() string { b, _ := os.ReadFile(e.path(name)); return string(b) }
 }
 
-func has(key string, weight int) func(map[string]int) bool {
-	return func(m map[string]int) bool { w, ok := m[key]; return ok && w == weight }
-}
-
-func lacks(key string) func(map[string]int) bool {
-	return func(m map[string]int) bool { _, ok := m[key]; return !ok }
-}
-
-func all(conds ...func(map[string]int) bool) func(map[string]int) bool {
-	return func(m map[string]int) bool {
-		for _, c := range conds {
-			if !c(m) {
-				return false
-			}
-		}
-		return true
-	}
-}
+// The questions asked of the table, shared with the other daemon tests.
+var (
+	has   = kerneltest.Has
+	lacks = kerneltest.Lacks
+	all   = kerneltest.All
+)
 
 // backend is an HTTP real server on a loopback address whose health the
 // test switches: healthy, it answers "alive"; sick, "sick"; down, it does
