@@ -302,3 +302,34 @@ func httpVirtual(vip string, extra string, reals ...string) string {
 }
 
 const fastGlobals = "checkinterval = 1\nchecktimeout = 2\n"
+
+// restartWatched restarts the daemon of l.cf and reads the table every
+// few milliseconds while the new daemon takes over (3 s: several of its
+// checks). It returns the table before, and the first table seen that
+// differed from it ("" when none did): a restart that changes nothing in
+// the configuration must change nothing in the table.
+func (e *env) restartWatched() (before, changed string) {
+	e.t.Helper()
+	before = canonical(e.list())
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-done:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+			if now := canonical(e.list()); now != before && changed == "" {
+				changed = now
+			}
+		}
+	}()
+	e.mustLd("l.cf", "restart")
+	time.Sleep(3 * time.Second)
+	close(done)
+	wg.Wait()
+	return before, changed
+}

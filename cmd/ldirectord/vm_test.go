@@ -8,7 +8,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -99,33 +98,9 @@ func TestInVMDaemon(t *testing.T) {
 	e.mustLd("l.cf", "reload")
 	e.waitFor("reloaded", all(has(vip+" "+r2.addr, 5), has("ipv4/tcp/10.9.9.8:80 "+r1.addr, 1)))
 
-	before := canonical(e.list())
-	var mu sync.Mutex
-	var changed []string
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			select {
-			case <-done:
-				return
-			case <-time.After(5 * time.Millisecond):
-			}
-			if now := canonical(e.list()); now != before {
-				mu.Lock()
-				changed = append(changed, now)
-				mu.Unlock()
-			}
-		}
-	}()
-	e.mustLd("l.cf", "restart")
-	time.Sleep(3 * time.Second)
-	close(done)
-	wg.Wait()
-	if len(changed) > 0 {
-		t.Errorf("the table changed during a restart that changes nothing:\nbefore:\n%s\nduring:\n%s", before, changed[0])
+	before, changed := e.restartWatched()
+	if changed != "" {
+		t.Errorf("the table changed during a restart that changes nothing:\nbefore:\n%s\nduring:\n%s", before, changed)
 	}
 	e.mustLd("l.cf", "stop")
 	if after := canonical(e.list()); after != before {
