@@ -39,6 +39,7 @@ func run() int {
 		startCap   = flag.Duration("start-cap", 120*time.Second, "longest wait for a complete table (start-up, after a failure, after a reload)")
 		detectCap  = flag.Duration("detect-cap", 20*time.Second, "longest wait for failed reals to leave the table, past checkinterval + checktimeout")
 		reload     = flag.Bool("reload", true, "run the reload scenario (1 % of reals changed, at least 2) at every N")
+		keep       = flag.Bool("keep", false, "keep the work directory (each peer's log, configuration and table) for inspection")
 		out        = flag.String("out", ".cache/bench-results.json", "where to write the raw figures")
 		perlMaxN   = flag.Int("perl-max-n", 10000, "largest N at which the Perl peers run")
 		coldMaxN   = flag.Int("cold-max-n", 1000, "largest N started on an empty table; above it peers start on a table already complete (the file stand-in rewrites the whole table for each change)")
@@ -71,7 +72,11 @@ func run() int {
 		fmt.Fprintf(os.Stderr, "ldbench: %v\n", err)
 		return 1
 	}
-	defer os.RemoveAll(work)
+	if *keep {
+		logf("keeping the work directory %s (logs, configurations, tables)", work)
+	} else {
+		defer os.RemoveAll(work)
+	}
 	progs, err := bench.Build(filepath.Join(work, "bin"), *ours == "build")
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "ldbench: %v\n", err)
@@ -88,7 +93,9 @@ func run() int {
 	go func() {
 		sig := <-sigs
 		live.kill()
-		os.RemoveAll(work)
+		if !*keep {
+			os.RemoveAll(work)
+		}
 		fmt.Fprintf(os.Stderr, "ldbench: %v; the raw figures so far are in %s\n", sig, *out)
 		os.Exit(1)
 	}()

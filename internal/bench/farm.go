@@ -74,6 +74,7 @@ type Server struct {
 	state    State
 	ln       *net.TCPListener
 	resume   chan struct{} // closed when a black hole ends
+	parked   chan struct{} // closed when the accept loop waits for resume
 	filler   net.Conn      // our own connection that fills the accept queue
 	held     []net.Conn    // connections accepted while black-holed
 	arrivals []time.Duration
@@ -196,9 +197,13 @@ func (s *Server) accept(ln *net.TCPListener) {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
 				s.mu.Lock()
-				resume := s.resume
+				resume, parked := s.resume, s.parked
+				s.parked = nil
 				s.mu.Unlock()
 				if resume != nil {
+					if parked != nil {
+						close(parked)
+					}
 					<-resume
 				}
 				continue
@@ -276,26 +281,34 @@ func (s *Server) Refuse() error {
 
 // BlackHole stops accepting and shrinks the accept queue to one connection,
 // which it fills itself: from then on the kernel drops the SYNs of new
-// connections, and clients time out.
+// connections, and clients time out. The accept loop is parked before the
+// queue is filled: a loop still accepting would take the filler out of the
+// queue, and the next client would get in (seen as checks that succeeded
+// up to 60 ms after the black hole began, which made detection look a
+// checkinterval late).
 func (s *Server) BlackHole() error {
 	if err := s.Recover(); err != nil {
 		return err
 	}
+	parked := make(chan struct{})
 	s.mu.Lock()
 	s.state = BlackHole
-	s.resume = make(chan struct{})
+	s.resume, s.parked = make(chan struct{}), parked
 	ln := s.ln
 	s.mu.Unlock()
 	if err := setBacklog(ln, 0); err != nil {
 		return fmt.Errorf("real server %s: black hole: %w", s.Addr, err)
 	}
-	// Wakes the accept loop, which then waits for resume.
+	// Wakes the accept loop, which then parks until resume.
 	if err := ln.SetDeadline(time.Now()); err != nil {
 		return fmt.Errorf("real server %s: black hole: %w", s.Addr, err)
 	}
-	// The queue may already hold a client's connection, in which case
-	// this one times out: the queue is full either way.
-	filler, err := net.DialTimeout("tcp4", s.Addr.String(), time.Second)
+	<-parked
+	// The queue may already hold a client's connection that arrived after
+	// the loop parked, in which case this dial is dropped and times out:
+	// the queue is full either way. On loopback a SYN that finds room is
+	// answered at once; a dropped one is sent again only after a second.
+	filler, err := net.DialTimeout("tcp4", s.Addr.String(), 250*time.Millisecond)
 	if err == nil {
 		s.mu.Lock()
 		s.filler = filler

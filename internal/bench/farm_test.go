@@ -67,7 +67,7 @@ func waitFor(t *testing.T, cond func() bool, what string) {
 		if time.Now().After(deadline) {
 			t.Fatalf("no %s after 10s", what)
 		}
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
@@ -192,4 +192,59 @@ func TestFarmOfManyServers(t *testing.T) {
 		t.Fatalf("%d of %d servers did not accept: %s", len(failed), n, strings.Join(failed[:min(5, len(failed))], "; "))
 	}
 	waitFor(t, func() bool { return f.Requests() == n }, "arrival at every server")
+}
+
+// TestFarmBlackHoleHoldsUnderLoad black-holes servers while clients keep
+// connecting to them, as a daemon's checks do: once BlackHole has returned,
+// no connection may get through. An accept loop still running when the
+// queue was filled used to take the filler out, and let one client in.
+func TestFarmBlackHoleHoldsUnderLoad(t *testing.T) {
+	f := startFarm(t, 100)
+	var mu sync.Mutex
+	black := map[*Server]time.Time{}
+	var leaks []time.Duration
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for _, s := range f.Servers() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				mu.Lock()
+				since, isBlack := black[s]
+				mu.Unlock()
+				c, err := net.DialTimeout("tcp4", s.Addr.String(), 100*time.Millisecond)
+				if err != nil {
+					continue
+				}
+				c.Close()
+				if isBlack {
+					mu.Lock()
+					leaks = append(leaks, time.Since(since))
+					mu.Unlock()
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		}()
+	}
+	time.Sleep(200 * time.Millisecond)
+	for _, s := range f.Servers() {
+		if err := s.BlackHole(); err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		black[s] = time.Now()
+		mu.Unlock()
+	}
+	time.Sleep(time.Second)
+	close(stop)
+	wg.Wait()
+	if len(leaks) > 0 {
+		t.Fatalf("%d connections got through a black hole that was in place (%v after it began)", len(leaks), leaks)
+	}
 }

@@ -91,8 +91,13 @@ type Detection struct {
 	// Latency summarises them.
 	Latencies []time.Duration `json:"latencies_ns"`
 	Latency   Dist            `json:"latency"`
-	Missed    int             `json:"missed"`
-	Cap       time.Duration   `json:"cap_ns"`
+	// Reals and FailedAt name each failed real and when it failed, in
+	// the order of Latencies, so that a run's figures can be set beside
+	// the daemon's own log.
+	Reals    []netip.AddrPort `json:"reals"`
+	FailedAt []time.Time      `json:"failed_at"`
+	Missed   int              `json:"missed"`
+	Cap      time.Duration    `json:"cap_ns"`
 	// TableChanges counts the table's changes until the last real left.
 	TableChanges int `json:"table_changes"`
 }
@@ -405,7 +410,9 @@ func detect(d *Daemon, tf *TableFile, wc *changeCounter, servers []*Server, f St
 			return det, false, err
 		}
 		at[i] = time.Now()
+		det.Reals = append(det.Reals, s.Addr)
 	}
+	det.FailedAt = at
 	out := make([]time.Duration, len(vs))
 	left := len(vs)
 	deadline := at[len(at)-1].Add(det.Cap)
