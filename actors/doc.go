@@ -16,10 +16,6 @@ import (
 	"github.com/ldirectord-go/ldirectord/kernel"
 )
 
-// SyncFunc makes the table match the desired one, touching only the desired
-// services and those owned reports true for; kernel.Sync is the real one.
-type SyncFunc func(t kernel.Table, desired []kernel.Virtual, owned func(kernel.ServiceKey) bool) ([]kernel.Change, error)
-
 // Options are the daemon's dependencies; zero fields take the defaults.
 type Options struct {
 	Log   *zap.Logger
@@ -28,9 +24,9 @@ type Options struct {
 	Check checks.Func
 	// Load reads a configuration file; conf.Load is the real one.
 	Load func(path string) (*conf.Config, error)
-	Sync SyncFunc
 	// Resync is how often the writer reads the table back to repair drift
-	// (default 5s); Coalesce is how long it waits for updates arriving
+	// (default 5s; between reads it writes against its copy, see
+	// kernel.Cached); Coalesce is how long it waits for updates arriving
 	// together (default 20ms).
 	Resync   time.Duration
 	Coalesce time.Duration
@@ -56,9 +52,6 @@ type Options struct {
 func (o Options) withDefaults() Options {
 	if o.Log == nil {
 		o.Log = zap.NewNop()
-	}
-	if o.Sync == nil {
-		o.Sync = kernel.Sync
 	}
 	if o.Resync <= 0 {
 		o.Resync = 5 * time.Second

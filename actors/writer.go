@@ -43,6 +43,9 @@ type waiter struct {
 type writer struct {
 	opts Options
 	*writerState
+	// cache is the table as last read and written: a write needs no
+	// read of the whole table first. It is read again every Resync.
+	cache   *kernel.Cached
 	timer   *time.Timer
 	token   *int
 	due     time.Time
@@ -53,7 +56,7 @@ type writer struct {
 func newWriter(opts Options) actor.Producer {
 	st := &writerState{owners: map[string]*messages.Desired{}, retired: map[kernel.ServiceKey]bool{}, applied: map[string]bool{}}
 	return func() actor.Actor {
-		return &writer{opts: opts, writerState: st}
+		return &writer{opts: opts, writerState: st, cache: kernel.NewCached(opts.Table, opts.Resync)}
 	}
 }
 
@@ -157,7 +160,7 @@ func (w *writer) apply() error {
 		}
 	}
 	if len(optional) > 0 {
-		actual, err := w.opts.Table.List()
+		actual, err := w.cache.List()
 		if err != nil {
 			return w.failed(err)
 		}
@@ -165,7 +168,7 @@ func (w *writer) apply() error {
 	}
 	want := keys(desired)
 	owned := func(k kernel.ServiceKey) bool { return want[k] || w.retired[k] }
-	changes, err := w.opts.Sync(w.opts.Table, desired, owned)
+	changes, err := w.cache.Sync(desired, owned)
 	for _, c := range changes {
 		w.opts.Log.Info("ipvs change", zap.String("change", c.String()))
 	}

@@ -87,7 +87,7 @@ func (t *FileTable) read() (*state, error) {
 // write replaces the file by rename, so that a reader never sees half a
 // table.
 func (t *FileTable) write(st *state) error {
-	data, err := json.MarshalIndent(fileFormat{Virtuals: st.list()}, "", "  ")
+	data, err := json.Marshal(fileFormat{Virtuals: st.list()})
 	if err != nil {
 		return err
 	}
