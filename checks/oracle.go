@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -28,23 +29,46 @@ func checkOracle(ctx context.Context, t Target) (r Result) {
 		options["SID"] = t.Check.Database
 	}
 	if dl, ok := ctx.Deadline(); ok {
-		// The context bounds every step; the driver's own timeout covers
-		// the steps that do not watch the context.
 		options["CONNECTION TIMEOUT"] = strconv.Itoa(int(time.Until(dl)/time.Second) + 1)
 	}
 	url := go_ora.BuildUrl(t.Addr.Unmap().String(), int(t.Port), "", t.Check.Login, t.Check.Passwd, options)
-	db := sql.OpenDB(go_ora.NewConnector(url))
+	connector, ok := go_ora.NewConnector(url).(*go_ora.OracleConnector)
+	if !ok {
+		return verdictSince(start, false, "the Oracle driver has no connector to dial with")
+	}
+	// go-ora sets a deadline of its own (CONNECTION TIMEOUT from now)
+	// before every read and write, so a deadline on the connection would
+	// not hold: the connection is closed when the check's time is up
+	// instead, which also ends the logoff that closing a connection sends
+	// to a server that no longer answers.
+	connector.Dialer(closingDialer{ctx})
+	db := sql.OpenDB(connector)
 	defer db.Close()
 	r = sqlVerdict(ctx, t, start, db, query, oracleReason)
 	r.Reason = redact(r.Reason, t.Check.Passwd)
 	return r
 }
 
-// oracleReason shortens an Oracle driver error to its ORA- message.
+// closingDialer dials connections that close when the check's context
+// ends.
+type closingDialer struct{ check context.Context }
+
+func (d closingDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	var nd net.Dialer
+	c, err := nd.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	context.AfterFunc(d.check, func() { _ = c.Close() })
+	return c, nil
+}
+
+// oracleReason shortens an Oracle driver error to its ORA- message, which
+// the server ends with a newline.
 func oracleReason(err error) string {
 	var oe *network.OracleError
 	if errors.As(err, &oe) && oe.ErrMsg != "" {
-		return oe.ErrMsg
+		return strings.TrimSpace(oe.ErrMsg)
 	}
 	return short(err)
 }
