@@ -4,16 +4,18 @@ import (
 	"encoding/binary"
 	"io"
 	"net"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/ldirectord-go/ldirectord/conf"
 )
 
 // No Oracle server is packaged for Debian, so the oracle check is proven
-// against a scripted TNS listener that speaks the first exchange: it reads
-// the client's CONNECT packet and answers as a real listener does when it
-// refuses. An "up" verdict needs a whole Oracle logon (O5LOGON) and is not
-// proven here.
+// against scripted servers: TestOracleLogon against oracleDB
+// (oracle_server_test.go), which logs in with O5LOGON and the 12c verifier
+// and answers one query; TestOracleFailures against TNS listeners that
+// refuse, say nothing or say garbage.
 
 // tnsRefuse is a TNS REFUSE packet (type 4) carrying a listener's
 // error descriptor.
@@ -41,6 +43,63 @@ func readTNSPacket(c net.Conn) (byte, error) {
 		}
 	}
 	return head[4], nil
+}
+
+// TestOracleLogon proves the verdicts of a whole logon and query against
+// oracleDB, which checks the passwd as Oracle 19c does.
+func TestOracleLogon(t *testing.T) {
+	t.Parallel()
+	const query = "SELECT enabled FROM director WHERE enabled = 1"
+	good := conf.Check{Service: "oracle", Login: "scott", Passwd: "tiger-secret", Database: "ORCL", Request: "/" + query}
+	db := func(rows ...string) *oracleDB { return newOracleDB(t, "ORCL", "scott", "tiger-secret", query, rows...) }
+	silentAt := func(request string) func(net.Conn) {
+		d := db("1")
+		d.hangAt = request
+		return d.serve
+	}
+	cases := []serverCase{
+		{"enabled row", db("1").serve, good, true, "query returned rows"},
+		{"many rows", db("1", "1", "1").serve, good, true, "query returned rows"},
+		{"no rows", db().serve, good, false, "query returned no rows"},
+		// Perl's check_sql reads no receive; neither does the check.
+		{"receive ignored", db("1").serve, with(good, func(c *conf.Check) { c.Receive = "^never$" }), true, "query returned rows"},
+		{"user in other case", db("1").serve, with(good, func(c *conf.Check) { c.Login = "SCOTT" }), true, "query returned rows"},
+		{"wrong passwd", db("1").serve, with(good, func(c *conf.Check) { c.Passwd = "tiger-wrong" }), false,
+			"login failed: ORA-01017: invalid username/password; logon denied"},
+		{"passwd in other case", db("1").serve, with(good, func(c *conf.Check) { c.Passwd = "TIGER-SECRET" }), false, "ORA-01017"},
+		{"unknown user", db("1").serve, with(good, func(c *conf.Check) { c.Login = "adams" }), false, "ORA-01017"},
+		{"unknown SID", db("1").serve, with(good, func(c *conf.Check) { c.Database = "XE" }), false, "ORA-12505"},
+		{"other query", db("1").serve, with(good, func(c *conf.Check) { c.Request = "/SELECT 1 FROM dual" }), false,
+			"query failed: ORA-00942: table or view does not exist"},
+		{"silent after logon", silentAt("version"), good, false, "timeout after 1.5s"},
+		// go-ora runs a query of its own after logon, without the context.
+		{"silent at the driver's query", silentAt("other query"), good, false, "timeout after 1.5s"},
+		{"silent at the query", silentAt("query"), good, false, "timeout after 1.5s"},
+	}
+	expectServers(t, checkOracle, cases, "tiger-secret", "tiger-wrong", "TIGER-SECRET")
+	t.Run("IPv6", func(t *testing.T) {
+		t.Parallel()
+		expect(t, checkOracle, targetAt(serve(t, "tcp6", db("1").serve), testTimeout, good), true, "query returned rows")
+	})
+	// Perl's check_sql disconnects after the query; the check logs off
+	// too, after closing the query's cursor.
+	t.Run("logs off", func(t *testing.T) {
+		t.Parallel()
+		d := db("1", "1")
+		expect(t, checkOracle, targetAt(serve(t, "tcp4", d.serve), testTimeout, good), true, "query returned rows")
+		got := d.answered()
+		if i := slices.Index(got, "query"); i < 0 || !slices.Equal(got[i+1:], []string{"close", "logoff"}) {
+			t.Fatalf("server answered %q; want the query, then a cursor close and a logoff", got)
+		}
+	})
+	t.Run("one-line reason", func(t *testing.T) {
+		t.Parallel()
+		r := expect(t, checkOracle, targetAt(serve(t, "tcp4", db("1").serve), testTimeout,
+			with(good, func(c *conf.Check) { c.Passwd = "tiger-wrong" })), false, "ORA-01017")
+		if strings.ContainsAny(r.Reason, "\r\n") {
+			t.Fatalf("reason %q spans lines; Oracle ends its messages with a newline", r.Reason)
+		}
+	})
 }
 
 func TestOracleFailures(t *testing.T) {
