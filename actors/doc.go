@@ -27,7 +27,8 @@ type Options struct {
 	// Resync is how often the writer reads the table back to repair drift
 	// (default 5s; between reads it writes against its copy, see
 	// kernel.Cached); Coalesce is how long it waits for updates arriving
-	// together (default 20ms).
+	// together (default 5ms: a write itself takes longer, and what arrives
+	// during it is taken in the next).
 	Resync   time.Duration
 	Coalesce time.Duration
 	// BackoffMax bounds the wait between retries after a failed write
@@ -57,7 +58,7 @@ func (o Options) withDefaults() Options {
 		o.Resync = 5 * time.Second
 	}
 	if o.Coalesce <= 0 {
-		o.Coalesce = 20 * time.Millisecond
+		o.Coalesce = 5 * time.Millisecond
 	}
 	if o.BackoffMax <= 0 {
 		o.BackoffMax = 10 * time.Second

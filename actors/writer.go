@@ -168,9 +168,13 @@ func (w *writer) apply() error {
 	}
 	want := keys(desired)
 	owned := func(k kernel.ServiceKey) bool { return want[k] || w.retired[k] }
+	began := time.Now()
 	changes, err := w.cache.Sync(desired, owned)
 	for _, c := range changes {
 		w.opts.Log.Info("ipvs change", zap.String("change", c.String()))
+	}
+	if len(changes) > 0 {
+		w.opts.Log.Info("ipvs table written", zap.Int("changes", len(changes)), zap.Duration("took", time.Since(began)))
 	}
 	if err != nil {
 		return w.failed(err)

@@ -242,3 +242,36 @@ func TestFileTableBatch(t *testing.T) {
 		t.Errorf("the change before the refused one was lost: %d destinations, want 201", len(got[0].Destinations))
 	}
 }
+
+// TestFileTableKeptCopyYieldsToOthers interleaves two FileTables on one
+// file, as two processes would: each keeps the table it last wrote, and
+// must not use it once the other has written, or the other's change is
+// lost.
+func TestFileTableKeptCopyYieldsToOthers(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ipvs.json")
+	a, err := OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := svcTCP("10.0.0.1", 80)
+	if err := a.AddService(svc); err != nil {
+		t.Fatal(err)
+	}
+	var want []Destination
+	for i, tb := range []*FileTable{a, b, a, a, b, b, a} {
+		d := dst(fmt.Sprintf("10.1.0.%d", i+1), 80, Masq, 1)
+		if err := tb.AddDestination(svc, d); err != nil {
+			t.Fatalf("add %d: %v", i, err)
+		}
+		want = append(want, d)
+	}
+	mustEqualTable(t, b, []Virtual{{Service: svc, Destinations: want}})
+	if err := a.Batch(func(tb Table) error { return tb.DelDestination(svc, want[1]) }); err != nil {
+		t.Fatal(err)
+	}
+	mustEqualTable(t, b, []Virtual{{Service: svc, Destinations: append(want[:1:1], want[2:]...)}})
+}
