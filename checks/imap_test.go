@@ -4,8 +4,12 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
+	"os/user"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -19,8 +23,10 @@ type dovecotPorts struct{ imap, imaps, pop3, pop3s uint16 }
 
 // startDovecot runs dovecot (Debian dovecot-imapd, dovecot-pop3d) on
 // loopback with its own configuration, one user "alice" with password
-// "wonderland", and a TLS certificate of its own.
-func startDovecot(t *testing.T) dovecotPorts {
+// "wonderland", a TLS certificate of its own, and the SASL mechanisms
+// given ("plain", or "plain apop cram-md5": with apop, the POP3 greeting
+// carries a timestamp).
+func startDovecot(t *testing.T, mechanisms string) dovecotPorts {
 	t.Helper()
 	bin := need(t, "dovecot-imapd dovecot-pop3d", "dovecot")
 	for p, pkg := range map[string]string{"/usr/lib/dovecot/imap": "dovecot-imapd", "/usr/lib/dovecot/pop3": "dovecot-pop3d"} {
@@ -31,8 +37,40 @@ func startDovecot(t *testing.T) dovecotPorts {
 	dir := shortTempDir(t, "dv")
 	cert, key := writeSelfSigned(t, dir)
 	writeFile(t, filepath.Join(dir, "passwd"), "alice:{PLAIN}wonderland::::::nodelay\n")
-	p := dovecotPorts{freePort(t), freePort(t), freePort(t), freePort(t)}
-	cfg := fmt.Sprintf(`
+	// The mail process runs as nobody and opens the mailbox on login: a
+	// check that says NOOP after APOP, as ldirectord's does, is answered
+	// -ERR when it cannot.
+	nobody, err := user.Lookup("nobody")
+	if err != nil {
+		t.Fatalf("user nobody: %v", err)
+	}
+	uid, _ := strconv.Atoi(nobody.Uid)
+	gid, _ := strconv.Atoi(nobody.Gid)
+	for _, sub := range []string{"mail", "home"} {
+		d := filepath.Join(dir, sub)
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chown(d, uid, gid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// freePort may hand out a port again once it is closed, and dovecot
+	// refuses a configuration that names one twice.
+	taken := map[uint16]bool{}
+	port := func() uint16 {
+		for {
+			if p := freePort(t); !taken[p] {
+				taken[p] = true
+				return p
+			}
+		}
+	}
+	// A port free when asked may be taken by another test before dovecot
+	// binds it: then dovecot exits, and is started again on new ports.
+	for attempt := 1; ; attempt++ {
+		p := dovecotPorts{port(), port(), port(), port()}
+		cfg := fmt.Sprintf(`
 base_dir = %[1]s/run
 state_dir = %[1]s/state
 log_path = /dev/stderr
@@ -42,7 +80,7 @@ ssl = yes
 ssl_cert = <%[2]s
 ssl_key = <%[3]s
 disable_plaintext_auth = no
-auth_mechanisms = plain
+auth_mechanisms = %[8]s
 auth_failure_delay = 0
 login_trusted_networks = 127.0.0.0/8 ::1/128
 mail_location = maildir:%[1]s/mail/%%u
@@ -75,14 +113,46 @@ service pop3-login {
 service anvil {
   chroot =
 }
-`, dir, cert, key, p.imap, p.imaps, p.pop3, p.pop3s)
-	cfgFile := filepath.Join(dir, "dovecot.conf")
-	writeFile(t, cfgFile, cfg)
-	d := startDaemon(t, bin, "-F", "-c", cfgFile)
-	// dovecot takes seconds to stop on SIGTERM; its state is thrown away.
-	d.stop = syscall.SIGKILL
-	waitListening(t, d, 30*time.Second, loopback(p.imap), loopback(p.imaps), loopback(p.pop3), loopback(p.pop3s))
-	return p
+`, dir, cert, key, p.imap, p.imaps, p.pop3, p.pop3s, mechanisms)
+		cfgFile := filepath.Join(dir, "dovecot.conf")
+		writeFile(t, cfgFile, cfg)
+		d := startDaemon(t, bin, "-F", "-c", cfgFile)
+		// dovecot takes seconds to stop on SIGTERM; its state is thrown away.
+		d.stop = syscall.SIGKILL
+		addrs := []netip.AddrPort{loopback(p.imap), loopback(p.imaps), loopback(p.pop3), loopback(p.pop3s)}
+		if attempt < 3 && exitedOnBusyPort(d, 30*time.Second, addrs) {
+			continue
+		}
+		waitListening(t, d, 30*time.Second, addrs...)
+		return p
+	}
+}
+
+// exitedOnBusyPort waits until the daemon listens on every address, and
+// says whether it exited first because one was in use.
+func exitedOnBusyPort(d *daemon, within time.Duration, addrs []netip.AddrPort) bool {
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		select {
+		case <-d.done:
+			return strings.Contains(d.Output(), "Address already in use")
+		default:
+		}
+		listening := true
+		for _, a := range addrs {
+			c, err := net.DialTimeout("tcp", a.String(), time.Second)
+			if err != nil {
+				listening = false
+				break
+			}
+			c.Close()
+		}
+		if listening {
+			return false
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return false
 }
 
 // TestDovecot proves imap, imaps, pop and pops against a real dovecot:
@@ -90,7 +160,7 @@ service anvil {
 func TestDovecot(t *testing.T) {
 	// Parallel with the other daemons: their start-ups overlap.
 	t.Parallel()
-	p := startDovecot(t)
+	p := startDovecot(t, "plain")
 	const timeout = 10 * time.Second
 	good := conf.Check{Login: "alice", Passwd: "wonderland"}
 	bad := conf.Check{Login: "alice", Passwd: "looking-glass"}
