@@ -2,6 +2,8 @@ package kernel
 
 import (
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"reflect"
 	"testing"
 	"time"
@@ -123,5 +125,77 @@ func TestCachedListFailure(t *testing.T) {
 	}
 	if _, err := c.Sync(nil, nil); err != nil {
 		t.Fatalf("Sync after the read failure: %v", err)
+	}
+}
+
+// TestCachedMatchesSync drives a Cached and a plain Sync with the same
+// random run of desired tables (weights flipping, destinations and services
+// coming and going, services no longer desired but owned, someone else's
+// change now and then, a write failing now and then): after every step
+// both tables must be the same.
+func TestCachedMatchesSync(t *testing.T) {
+	for seed := range uint64(20) {
+		rng := rand.New(rand.NewPCG(seed, 7))
+		plain := NewMemory()
+		c, under, now := newCachedForTest()
+		foreign := Virtual{Service: svcTCP("10.9.0.1", 80), Destinations: []Destination{dst("10.9.1.1", 80, Masq, 1)}}
+		for _, tb := range []Table{plain, under.Memory} {
+			if _, err := Sync(tb, []Virtual{foreign}, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for step := range 60 {
+			var desired []Virtual
+			owned := map[ServiceKey]bool{}
+			for s := range 6 {
+				svc := svcTCP(fmt.Sprintf("10.0.0.%d", s+1), 80)
+				if rng.IntN(5) == 0 {
+					if rng.IntN(2) == 0 {
+						owned[svc.Key()] = true // retired: to be removed
+					}
+					continue
+				}
+				if rng.IntN(4) == 0 {
+					svc.Scheduler = "rr"
+				}
+				v := Virtual{Service: svc}
+				for d := range 8 {
+					if rng.IntN(3) == 0 {
+						continue
+					}
+					v.Destinations = append(v.Destinations, dst(fmt.Sprintf("10.1.%d.%d", s, d+1), 80, Masq, rng.IntN(3)))
+				}
+				desired = append(desired, v)
+			}
+			own := func(k ServiceKey) bool { return owned[k] }
+			switch rng.IntN(10) {
+			case 0: // someone else removes a destination from both
+				for _, tb := range []*Memory{plain, under.Memory} {
+					vs, _ := tb.List()
+					for _, v := range vs {
+						if len(v.Destinations) > 0 && v.Service.Key() != foreign.Service.Key() {
+							tb.DelDestination(v.Service, v.Destinations[0])
+							break
+						}
+					}
+				}
+				*now = now.Add(5 * time.Second) // found at the next read
+			case 1: // a write fails
+				under.FailNext(1, errors.New("netlink: interrupted"))
+			}
+			Sync(plain, desired, own)
+			if _, err := c.Sync(desired, own); err != nil {
+				// The plain Sync saw no failure; run the same again, as
+				// the writer retries.
+				if _, err := c.Sync(desired, own); err != nil {
+					t.Fatalf("seed %d step %d: retry: %v", seed, step, err)
+				}
+			}
+			want, _ := plain.List()
+			got, _ := under.Memory.List()
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("seed %d step %d: cached table\n%v\nplain Sync's\n%v", seed, step, got, want)
+			}
+		}
 	}
 }

@@ -49,9 +49,15 @@ func fromVirtuals(vs []Virtual) (*state, error) {
 
 // list returns the table in a fixed order: services by compareServices,
 // destinations by address and port.
-func (st *state) list() []Virtual {
+func (st *state) list() []Virtual { return st.listOnly(nil) }
+
+// listOnly is list for the services keys holds, or all when keys is nil.
+func (st *state) listOnly(keys map[ServiceKey]bool) []Virtual {
 	out := make([]Virtual, 0, len(st.services))
-	for _, e := range st.services {
+	for k, e := range st.services {
+		if keys != nil && !keys[k] {
+			continue
+		}
 		v := Virtual{Service: e.svc}
 		v.Service.Flags = slices.Clone(e.svc.Flags)
 		for _, d := range e.dests {
