@@ -23,6 +23,11 @@
 //     against the trusted CAs, so Perl marks a self-signed real down.
 //   - every check stops at the context's deadline and reads a bounded
 //     number of bytes, which Perl's HTTP and FTP checks do not.
+//   - pop without a login still asks for a +OK greeting (Perl's says up
+//     on any answer, -ERR and garbage included); with a login it tries
+//     each way once, where Perl's tries the whole login a second time on
+//     the same connection, and it sends no STAT, whose answer Perl
+//     ignores.
 package checks
 
 import (
