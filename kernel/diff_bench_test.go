@@ -52,9 +52,14 @@ func BenchmarkDiff10kFromEmpty(b *testing.B) {
 // table when a tenth of the weights flip each time.
 func BenchmarkSyncMemory10k(b *testing.B) {
 	m := NewMemory()
-	a := bigTable(func(i, j int) int { return 1 })
-	c := bigTable(func(i, j int) int { return 1 + j%10/9 })
-	if _, err := Sync(m, a, nil); err != nil {
+	syncMem := func(desired []Virtual) ([]Change, error) { return Sync(m, desired, nil) }
+	benchFlip(b, syncMem, bigTable(func(i, j int) int { return 1 }), bigTable(func(i, j int) int { return 1 + j%10/9 }), 1000)
+}
+
+// benchFlip syncs a, then alternately b and a, each time expecting want
+// changes.
+func benchFlip(b *testing.B, sync func([]Virtual) ([]Change, error), a, c []Virtual, want int) {
+	if _, err := sync(a); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
@@ -64,9 +69,9 @@ func BenchmarkSyncMemory10k(b *testing.B) {
 		if flip = !flip; flip {
 			desired = c
 		}
-		changes, err := Sync(m, desired, nil)
-		if err != nil || len(changes) != 1000 {
-			b.Fatalf("%d changes, %v; want 1000", len(changes), err)
+		changes, err := sync(desired)
+		if err != nil || len(changes) != want {
+			b.Fatalf("%d changes, %v; want %d", len(changes), err, want)
 		}
 	}
 }
@@ -87,22 +92,8 @@ func BenchmarkCachedFile10kOneChange(b *testing.B) {
 		b.Fatal(err)
 	}
 	c := NewCached(ft, time.Hour)
-	a := bigTable(func(i, j int) int { return 1 })
-	x := bigTable(func(i, j int) int { return 1 + boolInt(i == 0 && j == 0) })
-	if _, err := c.Sync(a, nil); err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	flip := false
-	for b.Loop() {
-		desired := a
-		if flip = !flip; flip {
-			desired = x
-		}
-		if changes, err := c.Sync(desired, nil); err != nil || len(changes) != 1 {
-			b.Fatalf("%d changes, %v; want 1", len(changes), err)
-		}
-	}
+	one := bigTable(func(i, j int) int { return 1 + boolInt(i == 0 && j == 0) })
+	benchFlip(b, func(desired []Virtual) ([]Change, error) { return c.Sync(desired, nil) }, bigTable(func(i, j int) int { return 1 }), one, 1)
 }
 
 func boolInt(b bool) int {
