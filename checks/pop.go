@@ -178,33 +178,26 @@ func (p *popLogin) cramMD5() (bool, error) {
 	mac := hmac.New(md5.New, []byte(p.passwd))
 	mac.Write(perlBase64(encoded))
 	response := base64.StdEncoding.EncodeToString([]byte(p.user + " " + hex.EncodeToString(mac.Sum(nil))))
-	answer, err = p.command(response, "CRAM-MD5 answer")
-	if err != nil {
-		return false, err
-	}
-	if !isPOPOK(answer) {
-		p.refused = append(p.refused, describePOP("CRAM-MD5 answer", answer))
-		return false, nil
-	}
-	return true, nil
+	return p.expectOK(response, "CRAM-MD5 answer")
 }
 
 // userPass sends USER and PASS; a USER that is not +OK gets no PASS.
 func (p *popLogin) userPass() (bool, error) {
-	answer, err := p.command("USER "+p.user, "USER answer")
+	if ok, err := p.expectOK("USER "+p.user, "USER answer"); !ok || err != nil {
+		return false, err
+	}
+	return p.expectOK("PASS "+p.passwd, "PASS answer")
+}
+
+// expectOK sends line and reports whether its answer, called what, is
+// +OK; a refusal is kept in refused for the reason.
+func (p *popLogin) expectOK(line, what string) (bool, error) {
+	answer, err := p.command(line, what)
 	if err != nil {
 		return false, err
 	}
 	if !isPOPOK(answer) {
-		p.refused = append(p.refused, describePOP("USER answer", answer))
-		return false, nil
-	}
-	answer, err = p.command("PASS "+p.passwd, "PASS answer")
-	if err != nil {
-		return false, err
-	}
-	if !isPOPOK(answer) {
-		p.refused = append(p.refused, describePOP("PASS answer", answer))
+		p.refused = append(p.refused, describePOP(what, answer))
 		return false, nil
 	}
 	return true, nil
