@@ -59,6 +59,11 @@ func (st *state) listOnly(keys map[ServiceKey]bool) []Virtual {
 			continue
 		}
 		v := Virtual{Service: e.svc}
+		if len(e.dests) > 0 {
+			// Sized at once: a 10,000-real table listed at every
+			// write made megabytes of garbage growing these.
+			v.Destinations = make([]Destination, 0, len(e.dests))
+		}
 		v.Service.Flags = slices.Clone(e.svc.Flags)
 		for _, d := range e.dests {
 			v.Destinations = append(v.Destinations, d)

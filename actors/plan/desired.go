@@ -33,6 +33,11 @@ func Desired(cfg *conf.Config, health Health) []kernel.Virtual {
 // DesiredVirtual is Desired for one virtual service.
 func DesiredVirtual(v *conf.Virtual, statuses map[conf.RealID]Status) kernel.Virtual {
 	kv := kernel.Virtual{Service: Service(v)}
+	if len(v.Reals) > 0 {
+		// Sized at once: the whole table is built again at every change
+		// of health, and growing it made as much garbage again.
+		kv.Destinations = make([]kernel.Destination, 0, len(v.Reals)+1)
+	}
 	for _, r := range v.Reals {
 		switch statuses[r.ID] {
 		case Up:
