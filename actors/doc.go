@@ -48,6 +48,9 @@ type Options struct {
 	// Sendmail takes alert mails when no smtp server is configured
 	// (default /usr/sbin/sendmail, called with -t -i).
 	Sendmail string
+
+	// gate holds checks back while the daemon is short of CPU.
+	gate *gate
 }
 
 func (o Options) withDefaults() Options {

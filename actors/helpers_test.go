@@ -38,6 +38,21 @@ type fakeChecks struct {
 	scripts map[netip.Addr][]string // "up", "down", "panic"
 	holes   map[netip.Addr]bool     // black-holed: the check waits for its timeout
 	targets []checks.Target         // every target checked, in order
+	running int                     // checks in progress now
+	most    int                     // the most in progress at once since resetMost
+}
+
+// resetMost starts counting the most checks in progress at once afresh.
+func (f *fakeChecks) resetMost() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.most = f.running
+}
+
+func (f *fakeChecks) mostRunning() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.most
 }
 
 func (f *fakeChecks) blackhole(addr string, on bool) {
@@ -72,6 +87,13 @@ func (f *fakeChecks) check(ctx context.Context, t checks.Target) checks.Result {
 	f.mu.Lock()
 	f.calls[t.Addr]++
 	f.targets = append(f.targets, t)
+	f.running++
+	f.most = max(f.most, f.running)
+	defer func() {
+		f.mu.Lock()
+		f.running--
+		f.mu.Unlock()
+	}()
 	up := f.up[t.Addr]
 	if s := f.scripts[t.Addr]; len(s) > 0 {
 		f.scripts[t.Addr] = s[1:]

@@ -140,7 +140,19 @@ func (p *prober) start(ctx actor.Context) {
 	}
 	names := p.maintenanceNames()
 	deadline := plan.Deadline(target)
-	cctx, cancel := context.WithTimeout(context.Background(), deadline)
+	gate := p.opts.gate
+	// A check the gate lets in at once (always, unless the daemon is
+	// short of CPU) has its deadline from now. One that must wait gets a
+	// context that only the prober's stop ends, and its deadline once it
+	// is let in.
+	admitted := gate.tryEnter()
+	var cctx context.Context
+	var cancel context.CancelFunc
+	if admitted {
+		cctx, cancel = context.WithTimeout(context.Background(), deadline)
+	} else {
+		cctx, cancel = context.WithCancel(context.Background())
+	}
 	p.running, p.cancel = true, cancel
 	p.started, p.timeout = time.Now(), deadline
 	tok, self, root, check, dir := p.token, ctx.Self(), ctx.ActorSystem().Root, p.opts.Check, p.maintenanceDir
@@ -155,6 +167,16 @@ func (p *prober) start(ctx actor.Context) {
 			}
 			root.Send(self, done)
 		}()
+		if !admitted {
+			if err := gate.enter(cctx); err != nil {
+				done.result = checks.Result{Reason: "stopped while waiting to run"}
+				return
+			}
+			var cancelCheck context.CancelFunc
+			cctx, cancelCheck = context.WithTimeout(cctx, deadline)
+			defer cancelCheck()
+		}
+		defer gate.leave()
 		if f, ok := plan.InMaintenance(dir, names); ok {
 			done.result = checks.Result{Reason: "maintenance file " + f}
 			return

@@ -146,6 +146,7 @@ type Daemon struct {
 	grace      time.Duration
 	backoffMax time.Duration
 	readyWrite time.Duration
+	gate       *gate
 }
 
 // Start builds the tree for the configurations given (the one named on the
@@ -159,9 +160,11 @@ func Start(opts Options, cfgs ...*conf.Config) (*Daemon, error) {
 		return nil, errors.New("actors.Start: no configuration")
 	}
 	opts = opts.withDefaults()
+	opts.gate = newGate(opts.Log)
+	go opts.gate.run()
 	quiet := func(*actor.ActorSystem) *slog.Logger { return slog.New(slog.DiscardHandler) }
 	sys := actor.NewActorSystem(actor.WithLoggerFactory(quiet))
-	d := &Daemon{system: sys, log: opts.Log, backoffMax: opts.BackoffMax, readyWrite: opts.ReadyWrite}
+	d := &Daemon{system: sys, log: opts.Log, backoffMax: opts.BackoffMax, readyWrite: opts.ReadyWrite, gate: opts.gate}
 	for _, c := range cfgs {
 		d.grace = max(d.grace, startGrace(c))
 	}
@@ -243,5 +246,6 @@ func (d *Daemon) Stop() error {
 	}
 	d.system.EventStream.Unsubscribe(d.sub)
 	d.system.Shutdown()
+	d.gate.stop()
 	return stopErr
 }
