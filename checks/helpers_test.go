@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/netip"
 	"os/exec"
@@ -343,13 +344,30 @@ func garbage(c net.Conn) {
 }
 
 // refused is a loopback address of network ("tcp4", "tcp6") where
-// nothing listens.
+// nothing listens. Its port is below the kernel's ephemeral range: a port
+// from freePort, free when asked, could be handed to the next listener on
+// port 0 of a test running beside, and the "refused" server would answer.
 func refused(t *testing.T, network string) netip.AddrPort {
 	t.Helper()
-	if strings.HasSuffix(network, "6") {
-		return loopback6(freePort(t))
+	for range 100 {
+		port := uint16(10000 + rand.IntN(20000))
+		l4, err := net.Listen("tcp", loopback(port).String())
+		if err != nil {
+			continue
+		}
+		l6, err := net.Listen("tcp", loopback6(port).String())
+		_ = l4.Close()
+		if err != nil {
+			continue
+		}
+		_ = l6.Close()
+		if strings.HasSuffix(network, "6") {
+			return loopback6(port)
+		}
+		return loopback(port)
 	}
-	return loopback(freePort(t))
+	t.Fatal("no TCP port below 30000 free on both 127.0.0.1 and ::1 in 100 tries")
+	return netip.AddrPort{}
 }
 
 // freePort is a TCP port free on both 127.0.0.1 and ::1 at the time of
