@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ldirectord-go/ldirectord/internal/bench"
 	"github.com/ldirectord-go/ldirectord/kernel"
 )
 
@@ -174,11 +175,11 @@ func measure(ctx context.Context, tab kernel.Table, p Params, peer string, n int
 		}
 		if time.Since(start) > p.StartLimit {
 			f.StartupSec = time.Since(start).Seconds()
-			if cpu, err := treeCPU(pid); err == nil {
+			if cpu, err := bench.TreeCPU(pid); err == nil {
 				f.TotalCPUSec = cpu.Seconds()
 			}
-			if rss, err := treePeakRSS(pid); err == nil {
-				f.PeakRSSMB = float64(rss) / 1024
+			if rss, err := bench.TreeHWM(pid); err == nil {
+				f.PeakRSSMB = float64(rss) / (1 << 20)
 			}
 			return fail("the table held %d of %d reals after %s; the daemon used %.1fs of CPU meanwhile", f.Present, n, p.StartLimit, f.TotalCPUSec)
 		}
@@ -192,7 +193,7 @@ func measure(ctx context.Context, tab kernel.Table, p Params, peer string, n int
 	}
 
 	// Steady state: the CPU of a window with every real healthy.
-	cpu0, err := treeCPU(pid)
+	cpu0, err := bench.TreeCPU(pid)
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -204,7 +205,7 @@ func measure(ctx context.Context, tab kernel.Table, p Params, peer string, n int
 		return fail("%v", ctx.Err())
 	case <-time.After(p.Steady):
 	}
-	cpu1, err := treeCPU(pid)
+	cpu1, err := bench.TreeCPU(pid)
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -212,7 +213,7 @@ func measure(ctx context.Context, tab kernel.Table, p Params, peer string, n int
 	f.SteadyCPUSec = (cpu1 - cpu0).Seconds()
 	checks := float64(n) * f.SteadySec / p.Interval.Seconds()
 	f.CPUPer1000 = f.SteadyCPUSec / checks * 1000
-	rss, _ := treePeakRSS(pid)
+	rss, _ := bench.TreeHWM(pid)
 
 	// Detection: k reals refuse connections, then k others go silent.
 	k := max(1, n*p.KillPercent/100)
@@ -231,13 +232,13 @@ func measure(ctx context.Context, tab kernel.Table, p Params, peer string, n int
 	if err == nil {
 		err = wait("black-holed", &f.BlackHole, victims(n, k, true), reals.blackHole)
 	}
-	if cpu, err := treeCPU(pid); err == nil {
+	if cpu, err := bench.TreeCPU(pid); err == nil {
 		f.TotalCPUSec = cpu.Seconds()
 	}
-	if r, err := treePeakRSS(pid); err == nil {
+	if r, err := bench.TreeHWM(pid); err == nil {
 		rss = max(rss, r)
 	}
-	f.PeakRSSMB = float64(rss) / 1024
+	f.PeakRSSMB = float64(rss) / (1 << 20)
 	if err != nil {
 		return fail("%v", err)
 	}
