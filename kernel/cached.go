@@ -38,8 +38,8 @@ func NewCached(t Table, maxAge time.Duration) *Cached {
 	return &Cached{Table: t, MaxAge: maxAge, now: time.Now}
 }
 
-// Invalidate makes the next List or Sync read the table.
-func (c *Cached) Invalidate() { c.copy, c.synced = nil, nil }
+// invalidate makes the next List or Sync read the table.
+func (c *Cached) invalidate() { c.copy, c.synced = nil, nil }
 
 // refresh reads the table when the copy is missing or stale. A table that
 // breaks the model's rules cannot be copied; it is returned as read, and
@@ -48,7 +48,7 @@ func (c *Cached) refresh() (unmirrored []Virtual, err error) {
 	if c.copy != nil && c.now().Sub(c.readAt) < c.MaxAge {
 		return nil, nil
 	}
-	c.Invalidate()
+	c.invalidate()
 	actual, err := c.Table.List()
 	if err != nil {
 		return nil, err
@@ -96,7 +96,7 @@ func (c *Cached) Sync(desired []Virtual, owned func(ServiceKey) bool) ([]Change,
 	}
 	changes := Diff(desired, c.copy.st.listOnly(touched), owned)
 	if err := Apply(c.Table, changes); err != nil {
-		c.Invalidate()
+		c.invalidate()
 		return changes, err
 	}
 	c.synced = byKey
@@ -105,7 +105,7 @@ func (c *Cached) Sync(desired []Virtual, owned func(ServiceKey) bool) ([]Change,
 	}
 	if apply(c.copy, changes) != nil {
 		// The copy and the table disagreed after all: read it next time.
-		c.Invalidate()
+		c.invalidate()
 	}
 	return changes, nil
 }
