@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ldirectord-go/ldirectord/actors/plan"
+	"github.com/ldirectord-go/ldirectord/plan"
 	"github.com/ldirectord-go/ldirectord/conf"
 	"github.com/ldirectord-go/ldirectord/messages"
 )

@@ -22,7 +22,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
-	"github.com/ldirectord-go/ldirectord/actors/plan"
+	"github.com/ldirectord-go/ldirectord/plan"
 	"github.com/ldirectord-go/ldirectord/checks"
 	"github.com/ldirectord-go/ldirectord/conf"
 	"github.com/ldirectord-go/ldirectord/messages"

@@ -13,7 +13,7 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/ldirectord-go/ldirectord/actors/plan"
+	"github.com/ldirectord-go/ldirectord/plan"
 )
 
 // sideEffects runs the programs and mails an actor starts, off the actor and
