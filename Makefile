@@ -44,7 +44,7 @@ test: deps vet unit fuzz
 # duration: when a duration runs out while a worker is busy, go test
 # reports "context deadline exceeded" as a failure. FUZZTIME=5m hunts longer.
 FUZZTIME ?= 100000x
-FUZZ_TARGETS := conf:FuzzParse kernel/ipvsadm:FuzzParse kernel/ipvsadm:FuzzParseArgs \
+FUZZ_TARGETS := conf:FuzzParse internal/ipvsadm:FuzzParse internal/ipvsadm:FuzzParseArgs \
 	checks:FuzzIMAPReply checks:FuzzPOPReply checks:FuzzNNTPGreeting checks:FuzzSIPStatus \
 	checks:FuzzMatchLines checks:FuzzQuote
 fuzz:

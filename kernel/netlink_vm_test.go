@@ -11,9 +11,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ldirectord-go/ldirectord/internal/ipvsadm"
 	"github.com/ldirectord-go/ldirectord/internal/vm"
 	"github.com/ldirectord-go/ldirectord/kernel"
-	"github.com/ldirectord-go/ldirectord/kernel/ipvsadm"
 )
 
 // The tests named TestInVM* need a kernel with IPVS. TestVM boots one and

@@ -15,8 +15,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/ldirectord-go/ldirectord/internal/ipvsadm"
 	"github.com/ldirectord-go/ldirectord/kernel"
-	"github.com/ldirectord-go/ldirectord/kernel/ipvsadm"
 )
 
 func main() {

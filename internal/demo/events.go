@@ -4,8 +4,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ldirectord-go/ldirectord/internal/ipvsadm"
 	"github.com/ldirectord-go/ldirectord/kernel"
-	"github.com/ldirectord-go/ldirectord/kernel/ipvsadm"
 )
 
 // linePrefix starts every guest line meant for the host.

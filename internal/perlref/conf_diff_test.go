@@ -11,8 +11,8 @@ import (
 
 	"github.com/ldirectord-go/ldirectord/actors/plan"
 	"github.com/ldirectord-go/ldirectord/conf"
+	"github.com/ldirectord-go/ldirectord/internal/ipvsadm"
 	"github.com/ldirectord-go/ldirectord/kernel"
-	"github.com/ldirectord-go/ldirectord/kernel/ipvsadm"
 )
 
 // TestConfDiff runs Perl on configurations whose real servers are all up

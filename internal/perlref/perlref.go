@@ -28,8 +28,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ldirectord-go/ldirectord/internal/ipvsadm"
 	"github.com/ldirectord-go/ldirectord/kernel"
-	"github.com/ldirectord-go/ldirectord/kernel/ipvsadm"
 )
 
 // Program is the Perl ldirectord, from Debian's ldirectord package.
