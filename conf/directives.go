@@ -194,8 +194,8 @@ var directives = map[string]directive{
 	}},
 	"service": {where: inVirtual, apply: func(p *parser, l srcLine, _ *draft, vd *vdraft) {
 		v := unquote(l.value)
-		if !services[v] {
-			p.bad(l, v, "is not a service: "+serviceList)
+		if !IsService(v) {
+			p.bad(l, v, "is not a service: "+serviceList())
 			return
 		}
 		vd.v.Check.Service = v
@@ -430,17 +430,6 @@ var syslogFacilities = map[string]bool{
 	"local0": true, "local1": true, "local2": true, "local3": true,
 	"local4": true, "local5": true, "local6": true, "local7": true,
 }
-
-// services are the values of service =, all that the 4.12 page lists.
-var services = map[string]bool{
-	"dns": true, "ftp": true, "http": true, "https": true, "http_proxy": true,
-	"imap": true, "imaps": true, "ldap": true, "ldaps": true, "mysql": true,
-	"nntp": true, "none": true, "oracle": true, "pgsql": true, "pop": true,
-	"pops": true, "radius": true, "simpletcp": true, "sip": true, "smtp": true,
-	"submission": true,
-}
-
-const serviceList = "dns, ftp, http, https, http_proxy, imap, imaps, ldap, ldaps, mysql, nntp, none, oracle, pgsql, pop, pops, radius, simpletcp, sip, smtp or submission"
 
 var schedFlags = map[string]bool{
 	"sh-fallback": true, "sh-port": true, "mh-fallback": true, "mh-port": true,

@@ -78,7 +78,7 @@ func (p *parser) checkDefaults(vd *vdraft, v *Virtual) {
 		c.Type = CheckNegotiate
 	}
 	if c.Service == "" {
-		c.Service = "none"
+		c.Service = ServiceNone
 		if v.FWMark == 0 {
 			c.Service = ServiceForPort(v.Port)
 		}
@@ -98,18 +98,18 @@ func (p *parser) checkDefaults(vd *vdraft, v *Virtual) {
 	// when the service comes from the port; the page makes them the
 	// defaults of the service, so they are here in both cases.
 	switch c.Service {
-	case "ftp":
+	case ServiceFTP:
 		if c.Login == "" {
 			c.Login = "anonymous"
 		}
 		if c.Passwd == "" {
 			c.Passwd = "ldirectord@" + p.hostname
 		}
-	case "sip":
+	case ServiceSIP:
 		if c.Login == "" {
 			c.Login = "ldirectord@" + p.hostname
 		}
-	case "mysql", "pgsql", "oracle":
+	case ServiceMySQL, ServicePgSQL, ServiceOracle:
 		if c.Type == CheckNegotiate || c.Type == CheckCombined {
 			if c.Login == "" || c.Database == "" || !vd.has("request") {
 				p.warnf(vd.line, virtualDirective(vd.ipv6), "checks %s with negotiate, which needs login, database and request; without them every check fails", c.Service)
@@ -120,7 +120,7 @@ func (p *parser) checkDefaults(vd *vdraft, v *Virtual) {
 
 // defaultRequest is the request of a check when the block sets none.
 func defaultRequest(service string) string {
-	if service == "http" || service == "https" {
+	if service == ServiceHTTP || service == ServiceHTTPS {
 		return "/"
 	}
 	return ""
@@ -129,7 +129,7 @@ func defaultRequest(service string) string {
 // normalizeRequest gives an HTTP request its leading '/' as ldirectord does,
 // unless it is an absolute URL.
 func normalizeRequest(service, req string) string {
-	if service != "http" && service != "https" {
+	if service != ServiceHTTP && service != ServiceHTTPS {
 		return req
 	}
 	if strings.HasPrefix(req, "/") || strings.Contains(req, "://") {
@@ -236,38 +236,4 @@ func (v *Virtual) CheckPort(r *Real) uint16 {
 		return r.Port
 	}
 	return ServicePort(v.Check.Service)
-}
-
-// servicePorts are the standard ports of the services, both ways round: a
-// virtual on one of these ports checks that service by default.
-var servicePorts = []struct {
-	port    uint16
-	service string
-}{
-	{21, "ftp"}, {25, "smtp"}, {53, "dns"}, {80, "http"}, {110, "pop"},
-	{119, "nntp"}, {143, "imap"}, {389, "ldap"}, {443, "https"},
-	{587, "submission"}, {636, "ldaps"}, {993, "imaps"}, {995, "pops"},
-	{1521, "oracle"}, {1812, "radius"}, {3128, "http_proxy"},
-	{3306, "mysql"}, {5060, "sip"}, {5432, "pgsql"},
-}
-
-// ServiceForPort is the default service of a virtual on port: "http" for
-// 80 and so on, "none" for a port the page does not list.
-func ServiceForPort(port uint16) string {
-	for _, sp := range servicePorts {
-		if sp.port == port {
-			return sp.service
-		}
-	}
-	return "none"
-}
-
-// ServicePort is the standard port of a service, 0 for none.
-func ServicePort(service string) uint16 {
-	for _, sp := range servicePorts {
-		if sp.service == service {
-			return sp.port
-		}
-	}
-	return 0
 }

@@ -157,7 +157,7 @@ type Virtual struct {
 type Check struct {
 	Type                    CheckType
 	ConnectsBeforeNegotiate int    // N for checktype = N
-	Service                 string // http, https, ftp, ..., none; default from the virtual port (ServiceForPort)
+	Service                 string // one of the Service constants (Services); default from the virtual port (ServiceForPort)
 	Command                 string // checkcommand for external checks, default /bin/true
 	Port                    uint16 // checkport; 0 means the real server's port (see Virtual.CheckPort)
 	// Request is what the check asks for. For http and https it is a path
