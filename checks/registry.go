@@ -9,30 +9,31 @@ import (
 	"github.com/ldirectord-go/ldirectord/conf"
 )
 
-// services maps each negotiate service of ldirectord(8) to its check. It is
-// the whole registry: a new service is one more line here.
+// services maps each negotiate service of ldirectord(8), as conf names it,
+// to its check. It is the whole registry: a new service is one more name
+// in conf and one more line here.
 var services = map[string]Func{
-	"dns":        checkDNS,
-	"ftp":        checkFTP,
-	"http":       checkHTTP,
-	"http_proxy": checkHTTPProxy,
-	"https":      checkHTTPS,
-	"imap":       checkIMAP,
-	"imaps":      checkIMAPS,
-	"ldap":       checkLDAP,
-	"ldaps":      checkLDAPS,
-	"mysql":      checkMySQL,
-	"nntp":       checkNNTP,
-	"none":       checkNone,
-	"oracle":     checkOracle,
-	"pgsql":      checkPgSQL,
-	"pop":        checkPOP,
-	"pops":       checkPOPS,
-	"radius":     checkRADIUS,
-	"simpletcp":  checkSimpleTCP,
-	"sip":        checkSIP,
-	"smtp":       checkSMTP,
-	"submission": checkSMTP,
+	conf.ServiceDNS:        checkDNS,
+	conf.ServiceFTP:        checkFTP,
+	conf.ServiceHTTP:       checkHTTP,
+	conf.ServiceHTTPProxy:  checkHTTPProxy,
+	conf.ServiceHTTPS:      checkHTTPS,
+	conf.ServiceIMAP:       checkIMAP,
+	conf.ServiceIMAPS:      checkIMAPS,
+	conf.ServiceLDAP:       checkLDAP,
+	conf.ServiceLDAPS:      checkLDAPS,
+	conf.ServiceMySQL:      checkMySQL,
+	conf.ServiceNNTP:       checkNNTP,
+	conf.ServiceNone:       checkNone,
+	conf.ServiceOracle:     checkOracle,
+	conf.ServicePgSQL:      checkPgSQL,
+	conf.ServicePOP:        checkPOP,
+	conf.ServicePOPS:       checkPOPS,
+	conf.ServiceRADIUS:     checkRADIUS,
+	conf.ServiceSimpleTCP:  checkSimpleTCP,
+	conf.ServiceSIP:        checkSIP,
+	conf.ServiceSMTP:       checkSMTP,
+	conf.ServiceSubmission: checkSMTP,
 }
 
 // Services lists the negotiate services known to Run, sorted.
@@ -68,12 +69,12 @@ func Run(ctx context.Context, t Target) Result {
 func dispatch(ctx context.Context, t Target) Result {
 	service := t.Check.Service
 	if service == "" {
-		service = "none"
+		service = conf.ServiceNone
 	}
 	if t.Port == 0 {
 		// Neither checkport nor the real server names a port: ldirectord
 		// then checks the service's well-known one.
-		t.Port = defaultPorts[service]
+		t.Port = conf.ServicePort(service)
 	}
 	switch t.Check.Type {
 	case conf.CheckConnect:
@@ -96,13 +97,4 @@ func dispatch(ctx context.Context, t Target) Result {
 		return down("checktype off: not checked")
 	}
 	return down(fmt.Sprintf("unknown checktype %q", t.Check.Type))
-}
-
-// defaultPorts are the well-known ports ldirectord checks when neither the
-// real server nor checkport names one.
-var defaultPorts = map[string]uint16{
-	"ftp": 21, "smtp": 25, "dns": 53, "http": 80, "pop": 110, "nntp": 119,
-	"imap": 143, "ldap": 389, "https": 443, "submission": 587, "ldaps": 636,
-	"imaps": 993, "pops": 995, "oracle": 1521, "radius": 1812,
-	"http_proxy": 3128, "mysql": 3306, "pgsql": 5432, "sip": 5060,
 }
