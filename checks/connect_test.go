@@ -44,8 +44,10 @@ func TestNotContacted(t *testing.T) {
 		up      bool
 		reason  string
 	}{
-		{conf.CheckOn, "http", true, "checktype on"},
-		{conf.CheckOff, "http", false, "checktype off"},
+		// On and off are not checks: the caller decides them without
+		// Run, so Run knows them no better than any other word.
+		{conf.CheckOn, "http", false, `unknown checktype "on"`},
+		{conf.CheckOff, "http", false, `unknown checktype "off"`},
 		{"bogus", "", false, `unknown checktype "bogus"`},
 		{conf.CheckNegotiate, "gopher", false, `unknown service "gopher"`},
 		{conf.CheckNegotiate, "none", true, "service none"},

@@ -49,8 +49,9 @@ func Services() []string {
 // Run judges one real server once by t.Check.Type and, for negotiate
 // checks, t.Check.Service. For checktype = N the caller alternates: it
 // passes Type connect N times, then negotiate once; a Type of combined on
-// its own is treated as negotiate. Run never outlives the context's
-// deadline, or t.Timeout from now when the context has none.
+// its own is treated as negotiate. Checktypes on and off are not checks:
+// the caller decides those without calling Run. Run never outlives the
+// context's deadline, or t.Timeout from now when the context has none.
 func Run(ctx context.Context, t Target) Result {
 	start := time.Now()
 	if _, ok := ctx.Deadline(); !ok && t.Timeout > 0 {
@@ -91,10 +92,6 @@ func dispatch(ctx context.Context, t Target) Result {
 		return checkExternal(ctx, t)
 	case conf.CheckExternalPerl:
 		return checkExternalPerl(ctx, t)
-	case conf.CheckOn:
-		return up("checktype on: not checked")
-	case conf.CheckOff:
-		return down("checktype off: not checked")
 	}
 	return down(fmt.Sprintf("unknown checktype %q", t.Check.Type))
 }
