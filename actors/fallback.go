@@ -11,17 +11,21 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"go.uber.org/zap"
 
-	"github.com/ldirectord-go/ldirectord/plan"
 	"github.com/ldirectord-go/ldirectord/messages"
+	"github.com/ldirectord-go/ldirectord/plan"
 )
 
+// spawnFallback starts the fallback's prober, from the state it kept if
+// the virtual restarted.
 func (a *virtualActor) spawnFallback(ctx actor.Context) {
 	pv, fb, ok := plan.FallbackProbe(a.v)
 	if !ok {
 		return
 	}
-	a.fbID, a.fbAddr, a.fbState = fb.ID, netip.AddrPortFrom(fb.Addr, fb.Port), plan.RealState{}
-	a.fbProber = ctx.Spawn(actor.PropsFromProducer(newProber(a.opts, "", pv, fb)))
+	if a.fb == nil || a.fbID != fb.ID {
+		a.fb, a.fbID, a.fbAddr = &proberKept{v: pv, r: fb}, fb.ID, netip.AddrPortFrom(fb.Addr, fb.Port)
+	}
+	a.fbProber = ctx.Spawn(props(a.opts, newProber(a.opts, "", a.fb), 0))
 }
 
 // updateFallback follows a reload: the same fallback server keeps its
@@ -34,14 +38,13 @@ func (a *virtualActor) updateFallback(ctx actor.Context) {
 	}
 	if a.fbProber != nil {
 		ctx.Stop(a.fbProber)
-		a.fbProber, a.fbID = nil, ""
-		ctx.Send(ctx.Parent(), &messages.FallbackChecked{Virtual: a.v.ID, Status: plan.Unknown})
+		a.fbProber, a.fb, a.fbID = nil, nil, ""
+		ctx.Send(ctx.Parent(), &messages.FallbackChecked{Virtual: a.v.ID})
 	}
 	a.spawnFallback(ctx)
 }
 
 func (a *virtualActor) fallbackChecked(ctx actor.Context, msg *messages.Checked) {
-	a.fbState = msg.State
 	a.log.Debug("checked fallback", zap.Stringer("fallback", a.fbAddr), zap.Bool("up", msg.Result.Up),
 		zap.String("reason", msg.Result.Reason), zap.Duration("took", msg.Result.Duration))
 	if msg.Transition != plan.WentUp && msg.Transition != plan.WentDown {
@@ -49,7 +52,7 @@ func (a *virtualActor) fallbackChecked(ctx actor.Context, msg *messages.Checked)
 	}
 	a.log.Info("fallback server "+msg.State.Status.String(), zap.Stringer("fallback", a.fbAddr),
 		zap.String("reason", msg.Result.Reason), zap.Duration("took", msg.Result.Duration))
-	ctx.Send(ctx.Parent(), &messages.FallbackChecked{
-		Virtual: a.v.ID, Fallback: a.fbAddr, Status: msg.State.Status, Reason: msg.Result.Reason,
-	})
+	ctx.Send(ctx.Parent(), &messages.FallbackChecked{Virtual: a.v.ID, FallbackState: plan.FallbackState{
+		Fallback: a.fbAddr, Status: msg.State.Status, Reason: msg.Result.Reason,
+	}})
 }

@@ -4,14 +4,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ldirectord-go/ldirectord/plan"
 	"github.com/ldirectord-go/ldirectord/conf"
-	"github.com/ldirectord-go/ldirectord/messages"
+	"github.com/ldirectord-go/ldirectord/plan"
 )
 
 // fallbackStatus polls the status until the fallback of vid is reported as
 // want; plan.Unknown waits until it is not reported at all.
-func (h *harness) fallbackStatus(vid conf.VirtualID, want plan.Status) messages.FallbackChecked {
+func (h *harness) fallbackStatus(vid conf.VirtualID, want plan.Status) plan.FallbackState {
 	h.t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for {

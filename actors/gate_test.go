@@ -9,8 +9,8 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/ldirectord-go/ldirectord/plan"
 	"github.com/ldirectord-go/ldirectord/conf"
+	"github.com/ldirectord-go/ldirectord/plan"
 )
 
 func histogram(counts ...uint64) *metrics.Float64Histogram {

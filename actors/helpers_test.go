@@ -3,11 +3,13 @@ package actors
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/netip"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
 	"go.uber.org/goleak"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
@@ -119,6 +121,35 @@ func (f *fakeChecks) check(ctx context.Context, t checks.Target) checks.Result {
 	return checks.Result{Up: true, Reason: "ok"}
 }
 
+// crash makes the actor that takes it panic, to show supervision at work.
+type crash struct{}
+
+// pidsQuery asks the root for the writer and its instances, or an instance
+// for its virtual actors by identity.
+type pidsQuery struct{}
+
+// testHooks takes the tests' own messages before any actor's Receive sees
+// them; it runs in the actor's mailbox, so it may read the actor.
+func testHooks(next actor.ReceiverFunc) actor.ReceiverFunc {
+	return func(c actor.ReceiverContext, env *actor.MessageEnvelope) {
+		switch env.Message.(type) {
+		case *crash:
+			panic("crash requested")
+		case *pidsQuery:
+			var answer any
+			switch a := c.Actor().(type) {
+			case *root:
+				answer = append([]*actor.PID{a.writer}, a.instances...)
+			case *instance:
+				answer = maps.Clone(a.pids)
+			}
+			c.ActorSystem().Root.Send(env.Sender, answer)
+			return
+		}
+		next(c, env)
+	}
+}
+
 func newMemory() *kernel.Memory { return kernel.NewMemory() }
 
 func mkReal(addr string, port uint16, w int) *conf.Real {
@@ -169,6 +200,7 @@ func (h *harness) run(cfgs ...*conf.Config) *harness {
 		Log: zap.New(core), Table: h.table, Check: h.fake.check, Load: h.load,
 		Resync: 100 * time.Millisecond, BackoffMax: 200 * time.Millisecond,
 		Sendmail: h.opts.Sendmail, ReadyWrite: h.opts.ReadyWrite,
+		middleware: []actor.ReceiverMiddleware{testHooks},
 	}, cfgs...)
 	if err != nil {
 		h.t.Fatalf("Start: %v", err)

@@ -1,16 +1,20 @@
 package actors
 
-// An instance owns one configuration: its virtual actors, the states of all
-// its real servers (so that a restarted virtual gets them back), its file
-// watcher, its desired table, and reloads. A virtual actor that keeps
-// failing is stopped after a bounded number of restarts; its siblings go on.
+// An instance owns one configuration: its virtual actors, the health of
+// all its real servers (the statuses its virtual actors report, one change
+// at a time), its file watcher, its desired table, its status report, and
+// reloads. What it must not lose when it restarts (the configuration as
+// last reloaded, the health, the virtual actors' kept states) lives in an
+// instanceKept. A virtual actor that keeps failing is stopped after a
+// bounded number of restarts; its siblings go on.
 //
-// Takes: *messages.VirtualStarted (answered with *messages.RestoreVirtual),
-// *messages.RealStates, *messages.Reload and *messages.ReloadFile (answered
-// with *messages.Reloaded), *messages.FileChanged, *messages.Status
-// (answered with *messages.StatusReport), *messages.Shutdown (answered with
-// *messages.Stopped). Sends: *messages.Desired and *messages.Release to the
-// writer, *messages.UpdateVirtual to its virtual actors.
+// Takes: *messages.RealChanged and *messages.FallbackChecked from its
+// virtual actors, *messages.Reload and *messages.ReloadFile (answered with
+// *messages.Reloaded), *messages.FileChanged, *messages.Shutdown (answered
+// with *messages.Stopped), *messages.DesiredTaken from the writer. Sends:
+// *messages.Desired and *messages.Release to the writer,
+// *messages.UpdateVirtual to its virtual actors, *messages.Reported to the
+// root.
 
 import (
 	"fmt"
@@ -19,42 +23,44 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"go.uber.org/zap"
 
-	"github.com/ldirectord-go/ldirectord/plan"
 	"github.com/ldirectord-go/ldirectord/conf"
 	"github.com/ldirectord-go/ldirectord/messages"
+	"github.com/ldirectord-go/ldirectord/plan"
 )
 
-// virtualRestarts bounds how often a virtual actor is restarted within
-// restartWindow before it is stopped for good.
-const (
-	virtualRestarts = 5
-	restartWindow   = time.Minute
-)
-
-type instance struct {
-	opts    Options
-	writer  *actor.PID
-	cfg     *conf.Config
-	log     *zap.Logger
-	states  map[conf.VirtualID]map[conf.RealID]plan.RealState
-	pids    map[conf.VirtualID]*actor.PID
-	watcher *actor.PID
-	effects *sideEffects
+// instanceKept is what an instance must not lose when it restarts.
+type instanceKept struct {
+	cfg      *conf.Config
+	health   plan.Health
+	virtuals map[conf.VirtualID]*virtualKept
 	// fallbacks are the fallback servers' states, for the status only.
-	fallbacks map[conf.VirtualID]messages.FallbackChecked
-	stopped   bool
+	fallbacks map[conf.VirtualID]plan.FallbackState
 	// ready is set once every real server had its first check, or the
 	// start grace time passed: until then nothing is written, so that a
 	// table left by an earlier run is adopted as it is instead of losing
 	// its real servers until they are checked again.
-	ready bool
-	grace *time.Timer
+	ready   bool
+	stopped bool
+}
+
+type instance struct {
+	opts    Options
+	writer  *actor.PID
+	log     *zap.Logger
+	effects *sideEffects
+	*instanceKept
+
+	pids    map[conf.VirtualID]*actor.PID
+	watcher *actor.PID
+	grace   *time.Timer
 	// sending is the sequence number of the Desired on its way to the
 	// writer (0: none) and dirty says health changed since it left: the
 	// latest table follows when the writer has taken that one. A Desired
 	// lost with a crashing writer is sent again after desiredResend.
 	sending, seq uint64
 	dirty        bool
+	// reporting says a report to the root is due within reportDelay.
+	reporting bool
 }
 
 type graceOver struct{}
@@ -66,31 +72,28 @@ const desiredResend = 2 * time.Second
 // desiredLost fires desiredResend after Desired number seq was sent.
 type desiredLost struct{ seq uint64 }
 
-// pidsQuery asks an instance (or the root) for its children; tests use it.
-type pidsQuery struct{}
+// reportDelay gathers the changes of health that come together into one
+// report to the root: a report copies every real's status.
+const reportDelay = 250 * time.Millisecond
+
+type reportDue struct{}
 
 func newInstance(opts Options, writer *actor.PID, cfg *conf.Config) actor.Producer {
+	kept := &instanceKept{
+		cfg: cfg, health: plan.Health{}, virtuals: map[conf.VirtualID]*virtualKept{},
+		fallbacks: map[conf.VirtualID]plan.FallbackState{},
+	}
 	return func() actor.Actor {
 		log := opts.Log.With(zap.String("config", cfg.Name))
 		return &instance{
-			opts: opts, writer: writer, cfg: cfg, log: log,
-			states:    map[conf.VirtualID]map[conf.RealID]plan.RealState{},
-			pids:      map[conf.VirtualID]*actor.PID{},
-			fallbacks: map[conf.VirtualID]messages.FallbackChecked{},
-			effects:   &sideEffects{log: log, timeout: opts.SideEffectTimeout, sendmail: opts.Sendmail},
+			opts: opts, writer: writer, log: log, instanceKept: kept,
+			pids:    map[conf.VirtualID]*actor.PID{},
+			effects: &sideEffects{log: log, timeout: opts.SideEffectTimeout, sendmail: opts.Sendmail},
 		}
 	}
 }
 
 func (in *instance) owner() string { return in.cfg.File }
-
-func virtualProps(opts Options, dir string, v *conf.Virtual) *actor.Props {
-	return actor.PropsFromProducer(newVirtual(opts, dir, v),
-		actor.WithSupervisor(actor.NewOneForOneStrategy(proberRestarts, restartWindow, actor.DefaultDecider)))
-}
-
-// proberRestarts bounds the restarts of a prober within restartWindow.
-const proberRestarts = 10
 
 func (in *instance) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
@@ -100,9 +103,12 @@ func (in *instance) Receive(ctx actor.Context) {
 			in.spawn(ctx, v)
 		}
 		in.watch(ctx)
-		self, root := ctx.Self(), ctx.ActorSystem().Root
-		in.grace = time.AfterFunc(startGrace(in.cfg), func() { root.Send(self, &graceOver{}) })
+		if !in.ready {
+			self, root := ctx.Self(), ctx.ActorSystem().Root
+			in.grace = time.AfterFunc(plan.StartGrace(in.cfg), func() { root.Send(self, &graceOver{}) })
+		}
 		in.push(ctx)
+		in.reportSoon(ctx)
 	case *messages.DesiredTaken:
 		in.taken(ctx)
 	case *desiredLost:
@@ -116,20 +122,16 @@ func (in *instance) Receive(ctx actor.Context) {
 			in.log.Info("start grace time over; writing the table with real servers not yet checked left out")
 			in.push(ctx)
 		}
-	case *pidsQuery:
-		m := map[conf.VirtualID]*actor.PID{}
-		for k, v := range in.pids {
-			m[k] = v
-		}
-		ctx.Respond(m)
-	case *messages.VirtualStarted:
-		ctx.Respond(&messages.RestoreVirtual{States: in.states[msg.Virtual]})
-	case *messages.RealStates:
+	case *reportDue:
+		in.reporting = false
+		ctx.Send(ctx.Parent(), &messages.Reported{File: in.cfg.File, Report: plan.NewReport(in.cfg, in.health, in.fallbacks)})
+	case *messages.RealChanged:
 		if in.pids[msg.Virtual] == nil {
 			return
 		}
-		in.states[msg.Virtual] = msg.States
+		in.health.Set(msg.Virtual, msg.Real, msg.Status)
 		in.push(ctx)
+		in.reportSoon(ctx)
 	case *messages.FallbackChecked:
 		if in.pids[msg.Virtual] == nil {
 			return
@@ -137,20 +139,15 @@ func (in *instance) Receive(ctx actor.Context) {
 		if msg.Status == plan.Unknown {
 			delete(in.fallbacks, msg.Virtual)
 		} else {
-			in.fallbacks[msg.Virtual] = *msg
+			in.fallbacks[msg.Virtual] = msg.FallbackState
 		}
+		in.reportSoon(ctx)
 	case *messages.Reload:
 		ctx.Respond(&messages.Reloaded{Err: in.reload(ctx, msg.Config)})
 	case *messages.ReloadFile:
 		ctx.Respond(&messages.Reloaded{Err: in.reloadFile(ctx)})
 	case *messages.FileChanged:
 		in.fileChanged(ctx)
-	case *messages.Status:
-		fb := make(map[conf.VirtualID]messages.FallbackChecked, len(in.fallbacks))
-		for k, v := range in.fallbacks {
-			fb[k] = v
-		}
-		ctx.Respond(&messages.StatusReport{Name: in.cfg.Name, Health: in.health(), Fallbacks: fb})
 	case *messages.Shutdown:
 		in.shutdown(ctx)
 		ctx.Respond(&messages.Stopped{})
@@ -164,8 +161,6 @@ func (in *instance) Receive(ctx actor.Context) {
 				delete(in.pids, id)
 			}
 		}
-	case *crash:
-		panic("crash requested")
 	case *actor.Stopping, *actor.Restarting:
 		if in.grace != nil {
 			in.grace.Stop()
@@ -174,22 +169,10 @@ func (in *instance) Receive(ctx actor.Context) {
 	}
 }
 
-// startGrace is how long an instance waits at most for the first checks of
-// its real servers: the longest first-check offset and timeout, and a
-// second.
-func startGrace(cfg *conf.Config) time.Duration {
-	var longest time.Duration
-	for _, v := range cfg.Virtuals {
-		t := max(v.Settings.CheckTimeout, v.Settings.NegotiateTimeout)
-		longest = max(longest, firstSpread(v.Settings.CheckInterval)+t)
-	}
-	return longest + time.Second
-}
-
 func (in *instance) allChecked() bool {
 	for _, v := range in.cfg.Virtuals {
 		for _, r := range v.Reals {
-			if in.states[v.ID][r.ID].Status == plan.Unknown {
+			if in.health[v.ID][r.ID] == plan.Unknown {
 				return false
 			}
 		}
@@ -197,8 +180,14 @@ func (in *instance) allChecked() bool {
 	return true
 }
 
+// spawn starts the actor of v, from the state it kept if it had one.
 func (in *instance) spawn(ctx actor.Context, v *conf.Virtual) {
-	in.pids[v.ID] = ctx.Spawn(virtualProps(in.opts, in.cfg.Global.MaintenanceDir, v))
+	kept := in.virtuals[v.ID]
+	if kept == nil {
+		kept = newVirtualKept(v)
+		in.virtuals[v.ID] = kept
+	}
+	in.pids[v.ID] = ctx.Spawn(props(in.opts, newVirtual(in.opts, in.cfg.Global.MaintenanceDir, kept), proberRestarts))
 }
 
 func (in *instance) watch(ctx actor.Context) {
@@ -206,17 +195,7 @@ func (in *instance) watch(ctx actor.Context) {
 	if in.watcher != nil || (!g.AutoReload && g.Callback == "") || in.cfg.File == "" {
 		return
 	}
-	in.watcher = ctx.Spawn(actor.PropsFromProducer(newWatcher(in.log, in.cfg.File)))
-}
-
-func (in *instance) health() plan.Health {
-	h := plan.Health{}
-	for vid, m := range in.states {
-		for rid, s := range m {
-			h.Set(vid, rid, s.Status)
-		}
-	}
-	return h
+	in.watcher = ctx.Spawn(props(in.opts, newWatcher(in.log, in.cfg.File), 0))
 }
 
 func (in *instance) push(ctx actor.Context) {
@@ -236,11 +215,10 @@ func (in *instance) push(ctx actor.Context) {
 	in.dirty = false
 	in.seq++
 	in.sending = in.seq
-	h := in.health()
 	ctx.Request(in.writer, &messages.Desired{
 		Owner:    in.owner(),
-		Virtuals: plan.Desired(in.cfg, h),
-		Optional: plan.Optional(in.cfg, h),
+		Virtuals: plan.Desired(in.cfg, in.health),
+		Optional: plan.Optional(in.cfg, in.health),
 	})
 	seq, self, root := in.seq, ctx.Self(), ctx.ActorSystem().Root
 	time.AfterFunc(desiredResend, func() { root.Send(self, &desiredLost{seq: seq}) })
@@ -253,6 +231,16 @@ func (in *instance) taken(ctx actor.Context) {
 	if in.dirty {
 		in.push(ctx)
 	}
+}
+
+// reportSoon has a report sent to the root within reportDelay.
+func (in *instance) reportSoon(ctx actor.Context) {
+	if in.reporting {
+		return
+	}
+	in.reporting = true
+	self, root := ctx.Self(), ctx.ActorSystem().Root
+	time.AfterFunc(reportDelay, func() { root.Send(self, &reportDue{}) })
 }
 
 // reload switches to cfg: virtuals are matched by identity; unchanged and
@@ -268,7 +256,8 @@ func (in *instance) reload(ctx actor.Context, cfg *conf.Config) error {
 			ctx.Stop(pid)
 		}
 		delete(in.pids, v.ID)
-		delete(in.states, v.ID)
+		delete(in.virtuals, v.ID)
+		delete(in.health, v.ID)
 		delete(in.fallbacks, v.ID)
 	}
 	for _, v := range append(d.Changed, d.Same...) {
@@ -282,7 +271,7 @@ func (in *instance) reload(ctx actor.Context, cfg *conf.Config) error {
 	}
 	// States of real servers that left a kept virtual must not count.
 	for _, v := range cfg.Virtuals {
-		m := in.states[v.ID]
+		m := in.health[v.ID]
 		for rid := range m {
 			if !hasReal(v, rid) {
 				delete(m, rid)
@@ -293,6 +282,7 @@ func (in *instance) reload(ctx actor.Context, cfg *conf.Config) error {
 	in.log.Info("configuration reloaded",
 		zap.Int("added", len(d.Added)), zap.Int("removed", len(d.Removed)), zap.Int("changed", len(d.Changed)))
 	in.push(ctx)
+	in.reportSoon(ctx)
 	return nil
 }
 

@@ -2,16 +2,15 @@ package actors
 
 // A prober owns the health checking of one real server of one virtual
 // service: its timer (checkinterval, with a random offset so that probers do
-// not fire together), the check in flight (bounded by its timeout, run off
-// the actor so that a slow server delays nothing) and the maintenancedir
-// test. Its state (up/down, failure count) lives in plan.RealState and is
-// copied to the parent virtual actor with every result, which hands it back
-// when the prober restarts after a panic.
+// not fire together), the check in flight (run off the actor through
+// plan.Probe, so that a slow server delays nothing), the maintenancedir test
+// and the real server's state, decided here by plan.Observe. The state and
+// the real as last reloaded live in a proberKept that the prober's
+// producer hands to every incarnation: a prober restarted after a panic
+// goes on from them, with nobody else holding a copy.
 //
-// Takes: *messages.RestoreReal (answer to *messages.ProberStarted, sent to
-// the parent on start), *messages.UpdateReal (reload), its own ticks and
-// check results. Sends: *messages.ProberStarted and *messages.Checked to the
-// parent.
+// Takes: *messages.UpdateReal (reload), its own ticks and check results.
+// Sends: *messages.Checked to the parent after every check.
 
 import (
 	"context"
@@ -22,10 +21,10 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
-	"github.com/ldirectord-go/ldirectord/plan"
 	"github.com/ldirectord-go/ldirectord/checks"
 	"github.com/ldirectord-go/ldirectord/conf"
 	"github.com/ldirectord-go/ldirectord/messages"
+	"github.com/ldirectord-go/ldirectord/plan"
 )
 
 type proberTick struct{ token *int }
@@ -36,44 +35,39 @@ type checkDone struct {
 	panic  any
 }
 
-// crash makes the actor that takes it panic; tests use it to show
-// supervision at work.
-type crash struct{}
+// proberKept is what a prober must not lose when it restarts: only the
+// prober's incarnations touch it, one at a time.
+type proberKept struct {
+	v     *conf.Virtual
+	r     *conf.Real
+	state plan.RealState
+}
 
 type prober struct {
 	opts           Options
 	maintenanceDir string
-	v              *conf.Virtual
-	r              *conf.Real
+	*proberKept
 
-	token    *int // this incarnation; stale ticks and results carry another
-	restored bool
-	state    plan.RealState
-	timer    *time.Timer
-	running  bool
-	started  time.Time // of the check in flight
-	timeout  time.Duration
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
-	names    []string // maintenance file names, from reverse DNS
-	namesAt  time.Time
+	token   *int // this incarnation; stale ticks and results carry another
+	timer   *time.Timer
+	running bool
+	started time.Time // of the check in flight
+	timeout time.Duration
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	names   []string // maintenance file names, from reverse DNS
+	namesAt time.Time
 }
 
-func newProber(opts Options, maintenanceDir string, v *conf.Virtual, r *conf.Real) actor.Producer {
+func newProber(opts Options, maintenanceDir string, kept *proberKept) actor.Producer {
 	return func() actor.Actor {
-		return &prober{opts: opts, maintenanceDir: maintenanceDir, v: v, r: r, token: new(int)}
+		return &prober{opts: opts, maintenanceDir: maintenanceDir, proberKept: kept, token: new(int)}
 	}
 }
 
 func (p *prober) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
-		ctx.Request(ctx.Parent(), &messages.ProberStarted{Real: p.r.ID})
-	case *messages.RestoreReal:
-		if p.restored {
-			return
-		}
-		p.restored, p.state = true, msg.State
 		p.after(ctx, firstOffset(p.v.Settings.CheckInterval))
 	case *messages.UpdateReal:
 		p.v, p.r = msg.Virtual, msg.Real
@@ -99,28 +93,19 @@ func (p *prober) Receive(ctx actor.Context) {
 			// checkinterval + timeout × failurecount.
 			p.after(ctx, max(0, p.timeout-time.Since(p.started)))
 		}
-	case *crash:
-		panic("crash requested")
 	case *actor.Stopping, *actor.Restarting:
 		p.halt()
 	}
 }
 
-// firstOffset spreads the first checks of all probers over a short time.
+// firstOffset spreads the first checks of all probers over
+// plan.FirstSpread.
 func firstOffset(interval time.Duration) time.Duration {
-	spread := firstSpread(interval)
+	spread := plan.FirstSpread(interval)
 	if spread <= 0 {
 		return 0
 	}
 	return rand.N(spread)
-}
-
-// firstSpread is the time the first checks are spread over: the whole
-// checkinterval, up to a second. Thousands of checks started together
-// would each hold their connection, buffers and goroutines at once, and
-// the daemon's peak memory would be theirs.
-func firstSpread(interval time.Duration) time.Duration {
-	return min(interval, time.Second)
 }
 
 func (p *prober) after(ctx actor.Context, d time.Duration) {
@@ -133,28 +118,20 @@ func (p *prober) after(ctx actor.Context, d time.Duration) {
 
 // start runs one check off the actor; its result comes back as checkDone.
 func (p *prober) start(ctx actor.Context) {
-	target := plan.Target(p.v, p.r, p.state.Round)
-	if up, fixed := plan.Fixed(target.Check.Type); fixed {
-		p.observe(ctx, checks.Result{Up: up, Reason: "checktype " + string(target.Check.Type)})
+	probe := plan.NewProbe(p.v, p.r, p.state.Round)
+	if probe.Fixed {
+		p.observe(ctx, probe.Verdict)
 		return
 	}
 	names := p.maintenanceNames()
-	deadline := plan.Deadline(target)
-	gate := p.opts.gate
 	// A check the gate lets in at once (always, unless the daemon is
-	// short of CPU) has its deadline from now. One that must wait gets a
-	// context that only the prober's stop ends, and its deadline once it
-	// is let in.
+	// short of CPU) runs now; one that must wait has its deadline from
+	// when it is let in, and only the prober's stop ends its wait.
+	gate := p.opts.gate
 	admitted := gate.tryEnter()
-	var cctx context.Context
-	var cancel context.CancelFunc
-	if admitted {
-		cctx, cancel = context.WithTimeout(context.Background(), deadline)
-	} else {
-		cctx, cancel = context.WithCancel(context.Background())
-	}
+	cctx, cancel := context.WithCancel(context.Background())
 	p.running, p.cancel = true, cancel
-	p.started, p.timeout = time.Now(), deadline
+	p.started, p.timeout = time.Now(), probe.Deadline
 	tok, self, root, check, dir := p.token, ctx.Self(), ctx.ActorSystem().Root, p.opts.Check, p.maintenanceDir
 	p.wg.Add(1)
 	go func() {
@@ -172,20 +149,13 @@ func (p *prober) start(ctx actor.Context) {
 				done.result = checks.Result{Reason: "stopped while waiting to run"}
 				return
 			}
-			var cancelCheck context.CancelFunc
-			cctx, cancelCheck = context.WithTimeout(cctx, deadline)
-			defer cancelCheck()
 		}
 		defer gate.leave()
 		if f, ok := plan.InMaintenance(dir, names); ok {
 			done.result = checks.Result{Reason: "maintenance file " + f}
 			return
 		}
-		start := time.Now()
-		done.result = check(cctx, target)
-		if done.result.Duration == 0 {
-			done.result.Duration = time.Since(start)
-		}
+		done.result = probe.Run(cctx, check)
 	}()
 }
 

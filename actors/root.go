@@ -1,38 +1,38 @@
 package actors
 
 // The root supervisor owns the IPVS writer and one instance per
-// configuration. An instance that fails is restarted, a bounded number of
-// times. On shutdown it asks every instance to leave the table as cleanstop
-// says, then has the writer apply that before it answers.
+// configuration, and keeps the latest status report of each. An instance
+// that fails is restarted, a bounded number of times. The root never waits
+// for its children inside Receive: what it asks them is answered through
+// protoactor's ReenterAfter, so its mailbox (supervision included) keeps
+// moving while an instance reloads or the writer writes. On shutdown it
+// asks every instance to leave the table as cleanstop says, then has the
+// writer apply that before it answers.
 //
 // Takes: *messages.Reload (to the instance of that file), *messages.ReloadAll
 // (instances started, reloaded and stopped to match), *messages.ReloadFile
-// and *messages.Status (to every instance), *messages.Shutdown,
+// (to every instance), *messages.Reported from the instances,
+// *messages.Status (answered from the reports), *messages.Shutdown,
 // *messages.AwaitApplied (to the writer, naming every instance). Answers
-// with *messages.Reloaded, []*messages.StatusReport and *messages.Stopped;
+// with *messages.Reloaded, *messages.StatusReports and *messages.Stopped;
 // the writer answers *messages.Applied.
 
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"github.com/asynkron/protoactor-go/eventstream"
-	"go.uber.org/zap"
 
 	"github.com/ldirectord-go/ldirectord/conf"
 	"github.com/ldirectord-go/ldirectord/messages"
+	"github.com/ldirectord-go/ldirectord/plan"
 )
 
 // askTimeout bounds a question to an actor; reload and shutdown are quick,
 // the writer's flush does the table writes.
 const askTimeout = 30 * time.Second
-
-// instanceRestarts bounds the restarts of an instance within restartWindow.
-const instanceRestarts = 3
 
 type root struct {
 	opts      Options
@@ -40,75 +40,78 @@ type root struct {
 	writer    *actor.PID
 	instances []*actor.PID
 	files     []string
+	reports   map[string]*plan.Report // by file
+	stopping  bool
+}
+
+func newRoot(opts Options, cfgs []*conf.Config) actor.Producer {
+	return func() actor.Actor { return &root{opts: opts, cfgs: cfgs, reports: map[string]*plan.Report{}} }
 }
 
 func (r *root) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
-		r.writer = ctx.Spawn(actor.PropsFromProducer(newWriter(r.opts)))
+		r.writer = ctx.Spawn(props(r.opts, newWriter(r.opts), 0))
 		for _, c := range r.cfgs {
 			r.spawn(ctx, c)
 		}
 	case *messages.ReloadAll:
-		ctx.Respond(&messages.Reloaded{Err: r.reloadAll(ctx, msg.Configs)})
+		r.reloadAll(ctx, msg.Configs)
 	case *messages.AwaitApplied:
 		ctx.RequestWithCustomSender(r.writer,
 			&messages.AwaitApplied{Owners: slices.Clone(r.files), Deadline: msg.Deadline}, ctx.Sender())
-	case *pidsQuery:
-		ctx.Respond(append([]*actor.PID{r.writer}, r.instances...))
 	case *messages.Reload:
-		for i, f := range r.files {
-			if f == msg.Config.File {
-				ctx.Respond(askReloaded(ctx, r.instances[i], msg))
-				return
-			}
+		i := slices.Index(r.files, msg.Config.File)
+		if i < 0 || r.stopping {
+			ctx.Respond(&messages.Reloaded{Err: fmt.Errorf("reload: no running configuration %s", msg.Config.File)})
+			return
 		}
-		ctx.Respond(&messages.Reloaded{Err: fmt.Errorf("reload: no running configuration %s", msg.Config.File)})
+		r.gather(ctx, []question{{r.instances[i], msg, "reload"}}, r.answerReloaded(ctx))
 	case *messages.ReloadFile:
-		var errs []error
-		for _, pid := range r.instances {
-			errs = append(errs, askReloaded(ctx, pid, msg).Err)
+		qs := make([]question, len(r.instances))
+		for i, pid := range r.instances {
+			qs[i] = question{pid, msg, "reload"}
 		}
-		ctx.Respond(&messages.Reloaded{Err: errors.Join(errs...)})
+		r.gather(ctx, qs, r.answerReloaded(ctx))
+	case *messages.Reported:
+		if slices.Contains(r.files, msg.File) {
+			r.reports[msg.File] = msg.Report
+			select {
+			case r.opts.statusChanged <- struct{}{}:
+			default:
+			}
+		}
 	case *messages.Status:
-		var out []*messages.StatusReport
-		for _, pid := range r.instances {
-			if res, err := ctx.RequestFuture(pid, msg, askTimeout).Result(); err == nil {
-				out = append(out, res.(*messages.StatusReport))
+		out := make([]*plan.Report, 0, len(r.files))
+		for _, f := range r.files {
+			if rep := r.reports[f]; rep != nil {
+				out = append(out, rep)
 			}
 		}
-		ctx.Respond(out)
+		ctx.Respond(&messages.StatusReports{Reports: out})
 	case *messages.Shutdown:
-		var errs []error
-		for _, pid := range r.instances {
-			if _, err := ctx.RequestFuture(pid, msg, askTimeout).Result(); err != nil {
-				errs = append(errs, fmt.Errorf("stop instance %s: %w", pid.Id, err))
-			}
-		}
-		res, err := ctx.RequestFuture(r.writer, &messages.Flush{}, askTimeout).Result()
-		if err != nil {
-			errs = append(errs, fmt.Errorf("last write of the IPVS table: %w", err))
-		} else if f := res.(*messages.Flushed); f.Err != nil {
-			errs = append(errs, fmt.Errorf("last write of the IPVS table: %w", f.Err))
-		}
-		ctx.Respond(&messages.Stopped{Err: errors.Join(errs...)})
+		r.shutdown(ctx)
 	}
 }
 
 func (r *root) spawn(ctx actor.Context, c *conf.Config) {
-	r.instances = append(r.instances, ctx.Spawn(actor.PropsFromProducer(newInstance(r.opts, r.writer, c),
-		actor.WithSupervisor(actor.NewOneForOneStrategy(virtualRestarts, restartWindow, actor.DefaultDecider)))))
+	r.instances = append(r.instances, ctx.Spawn(props(r.opts, newInstance(r.opts, r.writer, c), virtualRestarts)))
 	r.files = append(r.files, c.File)
 }
 
-// reloadAll makes the running instances those of cfgs.
-func (r *root) reloadAll(ctx actor.Context, cfgs []*conf.Config) error {
-	var errs []error
+// reloadAll makes the running instances those of cfgs: the instances of
+// files still named reload, new files get one, the others stop.
+func (r *root) reloadAll(ctx actor.Context, cfgs []*conf.Config) {
+	if r.stopping {
+		ctx.Respond(&messages.Reloaded{Err: errors.New("reload: the daemon is stopping")})
+		return
+	}
+	var qs []question
 	named := map[string]bool{}
 	for _, c := range cfgs {
 		named[c.File] = true
 		if i := slices.Index(r.files, c.File); i >= 0 {
-			errs = append(errs, askReloaded(ctx, r.instances[i], &messages.Reload{Config: c}).Err)
+			qs = append(qs, question{r.instances[i], &messages.Reload{Config: c}, "reload"})
 			continue
 		}
 		r.spawn(ctx, c)
@@ -118,134 +121,82 @@ func (r *root) reloadAll(ctx actor.Context, cfgs []*conf.Config) error {
 			continue
 		}
 		pid := r.instances[i]
-		if _, err := ctx.RequestFuture(pid, &messages.Shutdown{}, askTimeout).Result(); err != nil {
-			errs = append(errs, fmt.Errorf("stop the instance of %s: %w", r.files[i], err))
-		}
-		ctx.Stop(pid)
+		qs = append(qs, question{pid, &messages.Shutdown{}, "stop the instance of " + r.files[i]})
+		delete(r.reports, r.files[i])
 		r.files = slices.Delete(r.files, i, i+1)
 		r.instances = slices.Delete(r.instances, i, i+1)
 	}
-	return errors.Join(errs...)
-}
-
-func askReloaded(ctx actor.Context, pid *actor.PID, msg any) *messages.Reloaded {
-	res, err := ctx.RequestFuture(pid, msg, askTimeout).Result()
-	if err != nil {
-		return &messages.Reloaded{Err: fmt.Errorf("reload: %w", err)}
-	}
-	return res.(*messages.Reloaded)
-}
-
-// Daemon is a running actor system with its supervisor tree.
-type Daemon struct {
-	system *actor.ActorSystem
-	root   *actor.PID
-	sub    *eventstream.Subscription
-	log    *zap.Logger
-	// grace is the longest start grace time of the configurations.
-	grace      time.Duration
-	backoffMax time.Duration
-	readyWrite time.Duration
-	gate       *gate
-}
-
-// Start builds the tree for the configurations given (the one named on the
-// command line first, then those of its execute directives) and starts
-// checking. opts.Table and opts.Check are required.
-func Start(opts Options, cfgs ...*conf.Config) (*Daemon, error) {
-	if opts.Table == nil || opts.Check == nil {
-		return nil, errors.New("actors.Start: a Table and a Check function are required")
-	}
-	if len(cfgs) == 0 {
-		return nil, errors.New("actors.Start: no configuration")
-	}
-	opts = opts.withDefaults()
-	opts.gate = newGate(opts.Log)
-	go opts.gate.run()
-	quiet := func(*actor.ActorSystem) *slog.Logger { return slog.New(slog.DiscardHandler) }
-	sys := actor.NewActorSystem(actor.WithLoggerFactory(quiet))
-	d := &Daemon{system: sys, log: opts.Log, backoffMax: opts.BackoffMax, readyWrite: opts.ReadyWrite, gate: opts.gate}
-	for _, c := range cfgs {
-		d.grace = max(d.grace, startGrace(c))
-	}
-	d.sub = sys.EventStream.Subscribe(func(evt any) {
-		if e, ok := evt.(*actor.SupervisorEvent); ok {
-			d.log.Warn("actor failed", zap.String("actor", e.Child.Id), zap.String("reason", fmt.Sprint(e.Reason)), zap.String("directive", e.Directive.String()))
+	respond := r.answerReloaded(ctx)
+	r.gather(ctx, qs, func(answers []any, errs []error) {
+		for _, q := range qs {
+			if _, ok := q.msg.(*messages.Shutdown); ok {
+				ctx.Stop(q.to)
+			}
 		}
+		respond(answers, errs)
 	})
-	d.root = sys.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return &root{opts: opts, cfgs: cfgs} },
-		actor.WithSupervisor(actor.NewOneForOneStrategy(instanceRestarts, restartWindow, actor.DefaultDecider))))
-	return d, nil
 }
 
-// Ready waits until the table holds the desired state of every
-// configuration the daemon started with: their virtual services are in it
-// (real servers join as their first checks pass). That is after the first
-// checks, or the start grace time. It returns the write error when the
-// table still cannot be written Options.ReadyWrite after that.
-func (d *Daemon) Ready() error {
-	wait := d.grace + d.readyWrite
-	msg := &messages.AwaitApplied{Deadline: time.Now().Add(wait)}
-	// The writer answers at its first failed retry past the deadline.
-	res, err := d.system.Root.RequestFuture(d.root, msg, wait+d.backoffMax+askTimeout).Result()
-	if err != nil {
-		return fmt.Errorf("wait for the first write of the IPVS table: %w", err)
+// shutdown asks every instance to release its services, then the writer
+// to apply that, and answers Stopped with what failed.
+func (r *root) shutdown(ctx actor.Context) {
+	r.stopping = true
+	sender := ctx.Sender()
+	qs := make([]question, len(r.instances))
+	for i, pid := range r.instances {
+		qs[i] = question{pid, &messages.Shutdown{}, "stop instance " + pid.Id}
 	}
-	if err := res.(*messages.Applied).Err; err != nil {
-		return fmt.Errorf("the IPVS table could not be written within %v of start: %w", wait, err)
+	r.gather(ctx, qs, func(_ []any, errs []error) {
+		r.gather(ctx, []question{{r.writer, &messages.Flush{}, "last write of the IPVS table"}}, func(answers []any, ferrs []error) {
+			errs = append(errs, ferrs...)
+			if f, ok := answers[0].(*messages.Flushed); ok && f.Err != nil {
+				errs = append(errs, fmt.Errorf("last write of the IPVS table: %w", f.Err))
+			}
+			ctx.Send(sender, &messages.Stopped{Err: errors.Join(errs...)})
+		})
+	})
+}
+
+// question is one request of the root to a child.
+type question struct {
+	to   *actor.PID
+	msg  any
+	what string // names the question in an error
+}
+
+// gather asks every question at once and calls done, in the root's own
+// mailbox, with the answers and the errors of those that went unanswered
+// once all are in; the root takes other messages meanwhile.
+func (r *root) gather(ctx actor.Context, qs []question, done func(answers []any, errs []error)) {
+	answers, errs := make([]any, len(qs)), make([]error, len(qs))
+	left := len(qs)
+	if left == 0 {
+		done(answers, errs)
+		return
 	}
-	return nil
-}
-
-// Reload reads every configuration file again and applies what changed. A
-// file that does not parse is refused and its instance keeps running.
-func (d *Daemon) Reload() error {
-	return d.reload(&messages.ReloadFile{})
-}
-
-// ReloadAll runs exactly the configurations given: those already running
-// reload, new ones start, the others stop (as cleanstop says).
-func (d *Daemon) ReloadAll(cfgs ...*conf.Config) error {
-	return d.reload(&messages.ReloadAll{Configs: cfgs})
-}
-
-// ReloadConfig applies cfg to the running instance of the same file.
-func (d *Daemon) ReloadConfig(cfg *conf.Config) error {
-	return d.reload(&messages.Reload{Config: cfg})
-}
-
-func (d *Daemon) reload(msg any) error {
-	res, err := d.system.Root.RequestFuture(d.root, msg, 2*askTimeout).Result()
-	if err != nil {
-		return fmt.Errorf("reload: %w", err)
+	for i, q := range qs {
+		ctx.ReenterAfter(ctx.RequestFuture(q.to, q.msg, askTimeout), func(res any, err error) {
+			answers[i] = res
+			if err != nil {
+				errs[i] = fmt.Errorf("%s: %w", q.what, err)
+			}
+			if left--; left == 0 {
+				done(answers, errs)
+			}
+		})
 	}
-	return res.(*messages.Reloaded).Err
 }
 
-// Status reports the states of the real servers of every instance.
-func (d *Daemon) Status() ([]*messages.StatusReport, error) {
-	res, err := d.system.Root.RequestFuture(d.root, &messages.Status{}, 2*askTimeout).Result()
-	if err != nil {
-		return nil, fmt.Errorf("status: %w", err)
+// answerReloaded answers the current message, once its questions are
+// answered, with the reload errors of every instance asked.
+func (r *root) answerReloaded(ctx actor.Context) func([]any, []error) {
+	sender := ctx.Sender()
+	return func(answers []any, errs []error) {
+		for i, a := range answers {
+			if rl, ok := a.(*messages.Reloaded); ok && rl.Err != nil {
+				errs[i] = rl.Err
+			}
+		}
+		ctx.Send(sender, &messages.Reloaded{Err: errors.Join(errs...)})
 	}
-	return res.([]*messages.StatusReport), nil
-}
-
-// Stop leaves the table as cleanstop says, stops every actor and waits for
-// them.
-func (d *Daemon) Stop() error {
-	var stopErr error
-	res, err := d.system.Root.RequestFuture(d.root, &messages.Shutdown{}, 3*askTimeout).Result()
-	if err != nil {
-		stopErr = fmt.Errorf("stop: %w", err)
-	} else {
-		stopErr = res.(*messages.Stopped).Err
-	}
-	if err := d.system.Root.StopFuture(d.root).Wait(); err != nil && stopErr == nil {
-		stopErr = fmt.Errorf("stop actors: %w", err)
-	}
-	d.system.EventStream.Unsubscribe(d.sub)
-	d.system.Shutdown()
-	d.gate.stop()
-	return stopErr
 }

@@ -1,16 +1,16 @@
 package actors
 
 // A virtual actor owns one virtual service: its probers (one per real
-// server, and one for the fallback server that only reports), the states of its real servers, the monitorfile, the email alerts
-// and the fallbackcommand. On start it asks its instance for the states its
-// real servers had (a restart keeps them) before it starts its probers.
+// server, and one for the fallback server that only reports), the statuses
+// of its real servers as its probers last reported them (for the fallback
+// decisions), the monitorfile, the email alerts and the fallbackcommand.
+// What it must not lose when it restarts lives in a virtualKept, with the
+// probers' own kept states, so that a restarted virtual and its new
+// probers go on where they were.
 //
-// Takes: *messages.RestoreVirtual (answer to *messages.VirtualStarted),
-// *messages.ProberStarted (answered with *messages.RestoreReal),
-// *messages.Checked from its probers, *messages.UpdateVirtual on reload.
-// Sends: *messages.VirtualStarted, *messages.RealStates and
-// *messages.FallbackChecked to its instance, *messages.UpdateReal to its
-// probers.
+// Takes: *messages.Checked from its probers, *messages.UpdateVirtual on
+// reload. Sends: *messages.RealChanged and *messages.FallbackChecked to its
+// instance, *messages.UpdateReal to its probers.
 
 import (
 	"net/netip"
@@ -21,40 +21,51 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"go.uber.org/zap"
 
-	"github.com/ldirectord-go/ldirectord/plan"
 	"github.com/ldirectord-go/ldirectord/conf"
 	"github.com/ldirectord-go/ldirectord/messages"
+	"github.com/ldirectord-go/ldirectord/plan"
 )
+
+// virtualKept is what a virtual actor must not lose when it restarts.
+type virtualKept struct {
+	v        *conf.Virtual
+	statuses map[conf.RealID]plan.Status
+	reals    map[conf.RealID]*proberKept
+	lastMail map[conf.RealID]time.Time
+	daemon   string // starting, running or reloading, for emailalertstatus
+	fallback *bool  // whether fallbackcommand was last run with start
+
+	// The fallback server's prober: reported, never in the table's
+	// decisions.
+	fb     *proberKept
+	fbID   conf.RealID
+	fbAddr netip.AddrPort
+}
+
+func newVirtualKept(v *conf.Virtual) *virtualKept {
+	return &virtualKept{
+		v: v, statuses: map[conf.RealID]plan.Status{}, reals: map[conf.RealID]*proberKept{},
+		lastMail: map[conf.RealID]time.Time{}, daemon: plan.Starting,
+	}
+}
 
 type virtualActor struct {
 	opts           Options
 	maintenanceDir string
-	v              *conf.Virtual
 	log            *zap.Logger
+	effects        *sideEffects
+	*virtualKept
 
-	restored bool
-	states   map[conf.RealID]plan.RealState
 	probers  map[conf.RealID]*actor.PID
-	lastMail map[conf.RealID]time.Time
-	daemon   string // starting, running or reloading, for emailalertstatus
-	fallback *bool  // whether fallbackcommand was last run with start
-	effects  *sideEffects
-
-	// The fallback server's prober and state: reported, never in the
-	// table's decisions.
 	fbProber *actor.PID
-	fbID     conf.RealID
-	fbAddr   netip.AddrPort
-	fbState  plan.RealState
 }
 
-func newVirtual(opts Options, maintenanceDir string, v *conf.Virtual) actor.Producer {
+func newVirtual(opts Options, maintenanceDir string, kept *virtualKept) actor.Producer {
 	return func() actor.Actor {
-		log := opts.Log.With(zap.String("virtual", string(v.ID)))
+		log := opts.Log.With(zap.String("virtual", string(kept.v.ID)))
 		return &virtualActor{
-			opts: opts, maintenanceDir: maintenanceDir, v: v, log: log,
-			probers: map[conf.RealID]*actor.PID{}, lastMail: map[conf.RealID]time.Time{},
-			daemon:  plan.Starting,
+			opts: opts, maintenanceDir: maintenanceDir, log: log, virtualKept: kept,
+			probers: map[conf.RealID]*actor.PID{},
 			effects: &sideEffects{log: log, timeout: opts.SideEffectTimeout, sendmail: opts.Sendmail},
 		}
 	}
@@ -63,41 +74,31 @@ func newVirtual(opts Options, maintenanceDir string, v *conf.Virtual) actor.Prod
 func (a *virtualActor) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
-		ctx.Request(ctx.Parent(), &messages.VirtualStarted{Virtual: a.v.ID})
-	case *messages.RestoreVirtual:
-		if a.restored {
-			return
-		}
-		a.restored = true
-		a.states = map[conf.RealID]plan.RealState{}
 		for _, r := range a.v.Reals {
-			a.states[r.ID] = msg.States[r.ID]
 			a.spawn(ctx, r)
 		}
 		a.spawnFallback(ctx)
-	case *messages.ProberStarted:
-		if msg.Real == a.fbID && a.fbID != "" {
-			ctx.Respond(&messages.RestoreReal{State: a.fbState})
-			return
-		}
-		ctx.Respond(&messages.RestoreReal{State: a.states[msg.Real]})
 	case *messages.Checked:
-		if msg.Real == a.fbID && a.fbID != "" {
+		if a.fb != nil && msg.Real == a.fbID {
 			a.fallbackChecked(ctx, msg)
 			return
 		}
 		a.checked(ctx, msg)
 	case *messages.UpdateVirtual:
 		a.update(ctx, msg.Virtual)
-	case *crash:
-		panic("crash requested")
 	case *actor.Stopping, *actor.Restarting:
 		a.effects.wait()
 	}
 }
 
+// spawn starts the prober of r, from the state it kept if it had one.
 func (a *virtualActor) spawn(ctx actor.Context, r *conf.Real) {
-	a.probers[r.ID] = ctx.Spawn(actor.PropsFromProducer(newProber(a.opts, a.maintenanceDir, a.v, r)))
+	kept := a.reals[r.ID]
+	if kept == nil {
+		kept = &proberKept{v: a.v, r: r}
+		a.reals[r.ID] = kept
+	}
+	a.probers[r.ID] = ctx.Spawn(props(a.opts, newProber(a.opts, a.maintenanceDir, kept), 0))
 }
 
 func (a *virtualActor) real(id conf.RealID) *conf.Real {
@@ -114,7 +115,7 @@ func (a *virtualActor) checked(ctx actor.Context, msg *messages.Checked) {
 	if r == nil || a.probers[msg.Real] == nil {
 		return // removed by a reload while its check ran
 	}
-	a.states[msg.Real] = msg.State
+	a.statuses[msg.Real] = msg.State.Status
 	a.log.Debug("checked", zap.String("real", string(r.ID)), zap.Bool("up", msg.Result.Up),
 		zap.String("reason", msg.Result.Reason), zap.Duration("took", msg.Result.Duration))
 	a.monitor(r, msg)
@@ -124,7 +125,7 @@ func (a *virtualActor) checked(ctx actor.Context, msg *messages.Checked) {
 		a.log.Info("real server "+msg.State.Status.String(),
 			zap.String("real", string(r.ID)), zap.String("reason", msg.Result.Reason), zap.Duration("took", msg.Result.Duration))
 		a.alert(r, msg.State.Status, now, false)
-		ctx.Send(ctx.Parent(), &messages.RealStates{Virtual: a.v.ID, States: a.copyStates()})
+		ctx.Send(ctx.Parent(), &messages.RealChanged{Virtual: a.v.ID, Real: r.ID, Status: msg.State.Status})
 		a.fallbackCommand()
 	case plan.SoftFailure:
 		a.log.Info("real server soft failure", zap.String("real", string(r.ID)),
@@ -140,28 +141,12 @@ func (a *virtualActor) checked(ctx actor.Context, msg *messages.Checked) {
 }
 
 func (a *virtualActor) allChecked() bool {
-	for _, s := range a.states {
-		if s.Status == plan.Unknown {
+	for _, r := range a.v.Reals {
+		if a.statuses[r.ID] == plan.Unknown {
 			return false
 		}
 	}
 	return true
-}
-
-func (a *virtualActor) copyStates() map[conf.RealID]plan.RealState {
-	m := make(map[conf.RealID]plan.RealState, len(a.states))
-	for k, v := range a.states {
-		m[k] = v
-	}
-	return m
-}
-
-func (a *virtualActor) statuses() map[conf.RealID]plan.Status {
-	m := make(map[conf.RealID]plan.Status, len(a.states))
-	for k, v := range a.states {
-		m[k] = v.Status
-	}
-	return m
 }
 
 func (a *virtualActor) monitor(r *conf.Real, msg *messages.Checked) {
@@ -188,19 +173,7 @@ func (a *virtualActor) alert(r *conf.Real, st plan.Status, now time.Time, repeat
 	if !plan.MailWanted(s, a.daemon) {
 		return
 	}
-	what := "Restored"
-	w := r.Weight
-	if st == plan.Down {
-		what, w = "Deleted", 0
-		if s.Quiescent {
-			what = "Quiescent"
-		}
-	}
-	subject := what + " real server: " + netip.AddrPortFrom(r.Addr, r.Port).String() + " (" + string(a.v.ID) + ") (Weight set to " + strconv.Itoa(w) + ")"
-	if repeat {
-		subject = "Still down: " + subject
-	}
-	m := plan.AlertMail(a.v, a.opts.Hostname, s.EmailAlertFrom, subject, a.daemon)
+	m := plan.AlertMail(a.v, a.opts.Hostname, s.EmailAlertFrom, plan.AlertSubject(a.v, r, st, repeat), a.daemon)
 	if s.SMTP == "" {
 		a.effects.submit(m) // as Perl's Mail::Send does without smtp
 		return
@@ -211,7 +184,7 @@ func (a *virtualActor) alert(r *conf.Real, st plan.Status, now time.Time, repeat
 // fallbackCommand runs fallbackcommand with start when the last real server
 // went down and with stop when the first came back.
 func (a *virtualActor) fallbackCommand() {
-	anyUp := plan.AnyUp(a.v, a.statuses())
+	anyUp := plan.AnyUp(a.v, a.statuses)
 	cmd := a.v.Settings.FallbackCommand
 	if anyUp {
 		if a.fallback != nil && *a.fallback && cmd != "" {
@@ -241,10 +214,6 @@ func (a *virtualActor) vipPort() string {
 // update takes a reloaded virtual: unchanged real servers keep their prober
 // and state, changed ones are told, new ones get a prober, removed ones go.
 func (a *virtualActor) update(ctx actor.Context, nv *conf.Virtual) {
-	if !a.restored {
-		a.v = nv // the probers start from it once restored
-		return
-	}
 	d := plan.DiffReals(a.v, nv)
 	a.v = nv
 	for _, r := range d.Removed {
@@ -252,7 +221,8 @@ func (a *virtualActor) update(ctx actor.Context, nv *conf.Virtual) {
 			ctx.Stop(pid)
 		}
 		delete(a.probers, r.ID)
-		delete(a.states, r.ID)
+		delete(a.reals, r.ID)
+		delete(a.statuses, r.ID)
 		delete(a.lastMail, r.ID)
 	}
 	for _, r := range append(d.Same, d.Changed...) {
@@ -261,9 +231,7 @@ func (a *virtualActor) update(ctx actor.Context, nv *conf.Virtual) {
 		}
 	}
 	for _, r := range d.Added {
-		a.states[r.ID] = plan.RealState{}
 		a.spawn(ctx, r)
 	}
 	a.updateFallback(ctx)
-	ctx.Send(ctx.Parent(), &messages.RealStates{Virtual: a.v.ID, States: a.copyStates()})
 }

@@ -11,6 +11,7 @@ package actors
 // in the table. It sends nothing to other actors.
 
 import (
+	"slices"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/ldirectord-go/ldirectord/kernel"
 	"github.com/ldirectord-go/ldirectord/messages"
+	"github.com/ldirectord-go/ldirectord/plan"
 )
 
 type applyTick struct{ token *int }
@@ -27,7 +29,7 @@ type applyTick struct{ token *int }
 type writerState struct {
 	owners  map[string]*messages.Desired
 	order   []string
-	retired map[kernel.ServiceKey]bool
+	retired plan.Retired
 	// applied holds the owners whose desired state was in a table that
 	// was written; waiters wait for theirs to be.
 	applied map[string]bool
@@ -54,7 +56,7 @@ type writer struct {
 }
 
 func newWriter(opts Options) actor.Producer {
-	st := &writerState{owners: map[string]*messages.Desired{}, retired: map[kernel.ServiceKey]bool{}, applied: map[string]bool{}}
+	st := &writerState{owners: map[string]*messages.Desired{}, retired: plan.Retired{}, applied: map[string]bool{}}
 	return func() actor.Actor {
 		return &writer{opts: opts, writerState: st, cache: kernel.NewCached(opts.Table, opts.Resync)}
 	}
@@ -88,8 +90,6 @@ func (w *writer) Receive(ctx actor.Context) {
 		w.timer = nil
 		w.answer(ctx, w.apply())
 		w.reschedule(ctx)
-	case *crash:
-		panic("crash requested")
 	case *actor.Stopping, *actor.Restarting:
 		w.stopTimer()
 	}
@@ -101,72 +101,38 @@ func (w *writer) setOwner(d *messages.Desired) {
 		w.order = append(w.order, d.Owner)
 	}
 	if prev != nil {
-		keep := keys(d.Virtuals)
-		for k := range keys(prev.Virtuals) {
-			if !keep[k] {
-				w.retired[k] = true
-			}
-		}
+		w.retired.Replaced(prev.Virtuals, d.Virtuals)
 	}
 	w.owners[d.Owner] = d
 }
 
 func (w *writer) release(r *messages.Release) {
-	prev := w.owners[r.Owner]
+	var prev []kernel.Virtual
+	if d := w.owners[r.Owner]; d != nil {
+		prev = d.Virtuals
+	}
 	delete(w.owners, r.Owner)
-	for i, o := range w.order {
-		if o == r.Owner {
-			w.order = append(w.order[:i:i], w.order[i+1:]...)
-			break
-		}
-	}
-	keep := map[kernel.ServiceKey]bool{}
-	for _, s := range r.Keep {
-		keep[s.Key()] = true
-	}
-	gone := map[kernel.ServiceKey]bool{}
-	for _, s := range r.Services {
-		gone[s.Key()] = true
-	}
-	if prev != nil {
-		for k := range keys(prev.Virtuals) {
-			gone[k] = true
-		}
-	}
-	for k := range gone {
-		if !keep[k] {
-			w.retired[k] = true
-		}
-	}
-}
-
-func keys(vs []kernel.Virtual) map[kernel.ServiceKey]bool {
-	m := make(map[kernel.ServiceKey]bool, len(vs))
-	for _, v := range vs {
-		m[v.Service.Key()] = true
-	}
-	return m
+	w.order = slices.DeleteFunc(w.order, func(o string) bool { return o == r.Owner })
+	w.retired.Released(prev, r.Services, r.Keep)
 }
 
 // apply makes the table match the union of the owners' desired tables.
 func (w *writer) apply() error {
 	var desired []kernel.Virtual
-	var optional []*messages.Desired
+	var optional []plan.Ref
 	for _, o := range w.order {
 		d := w.owners[o]
 		desired = append(desired, d.Virtuals...)
-		if len(d.Optional) > 0 {
-			optional = append(optional, d)
-		}
+		optional = append(optional, d.Optional...)
 	}
 	if len(optional) > 0 {
 		actual, err := w.cache.List()
 		if err != nil {
 			return w.failed(err)
 		}
-		desired = dropAbsentOptional(desired, actual, optional)
+		desired = plan.DropAbsentOptional(desired, actual, optional)
 	}
-	want := keys(desired)
+	want := plan.ServiceKeys(desired)
 	owned := func(k kernel.ServiceKey) bool { return want[k] || w.retired[k] }
 	began := time.Now()
 	changes, err := w.cache.Sync(desired, owned)
@@ -226,51 +192,6 @@ func (w *writer) allApplied(owners []string) bool {
 		}
 	}
 	return true
-}
-
-// dropAbsentOptional removes from desired the optional destinations that
-// are not in the actual table.
-func dropAbsentOptional(desired, actual []kernel.Virtual, opt []*messages.Desired) []kernel.Virtual {
-	present := map[kernel.ServiceKey]map[kernel.DestKey]bool{}
-	for _, v := range actual {
-		m := map[kernel.DestKey]bool{}
-		for _, d := range v.Destinations {
-			m[d.Normalize(v.Service).Key()] = true
-		}
-		present[v.Service.Key()] = m
-	}
-	skip := map[kernel.ServiceKey]map[kernel.DestKey]bool{}
-	for _, o := range opt {
-		for _, r := range o.Optional {
-			sk, dk := r.Service.Key(), r.Dest.Normalize(r.Service).Key()
-			if present[sk][dk] {
-				continue
-			}
-			if skip[sk] == nil {
-				skip[sk] = map[kernel.DestKey]bool{}
-			}
-			skip[sk][dk] = true
-		}
-	}
-	if len(skip) == 0 {
-		return desired
-	}
-	out := make([]kernel.Virtual, 0, len(desired))
-	for _, v := range desired {
-		s := skip[v.Service.Key()]
-		if s == nil {
-			out = append(out, v)
-			continue
-		}
-		nv := kernel.Virtual{Service: v.Service}
-		for _, d := range v.Destinations {
-			if !s[d.Normalize(v.Service).Key()] {
-				nv.Destinations = append(nv.Destinations, d)
-			}
-		}
-		out = append(out, nv)
-	}
-	return out
 }
 
 // reschedule sets the next apply: after the backoff when failing, else the

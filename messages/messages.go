@@ -3,13 +3,12 @@
 package messages
 
 import (
-	"net/netip"
 	"time"
 
-	"github.com/ldirectord-go/ldirectord/plan"
 	"github.com/ldirectord-go/ldirectord/checks"
 	"github.com/ldirectord-go/ldirectord/conf"
 	"github.com/ldirectord-go/ldirectord/kernel"
+	"github.com/ldirectord-go/ldirectord/plan"
 )
 
 // Desired is an instance's whole desired table, sent to the IPVS writer
@@ -78,23 +77,6 @@ type UpdateReal struct {
 	Real    *conf.Real
 }
 
-// VirtualStarted is sent by a virtual actor to its instance when it starts
-// or restarts; the instance answers RestoreVirtual.
-type VirtualStarted struct{ Virtual conf.VirtualID }
-
-// RestoreVirtual gives a (re)started virtual actor the states its real
-// servers had.
-type RestoreVirtual struct {
-	States map[conf.RealID]plan.RealState
-}
-
-// ProberStarted is sent by a prober to its virtual actor when it starts or
-// restarts; the virtual answers RestoreReal.
-type ProberStarted struct{ Real conf.RealID }
-
-// RestoreReal gives a (re)started prober its state.
-type RestoreReal struct{ State plan.RealState }
-
 // Checked is sent by a prober to its virtual actor after every check.
 type Checked struct {
 	Real       conf.RealID
@@ -103,11 +85,12 @@ type Checked struct {
 	Result     checks.Result
 }
 
-// RealStates is sent by a virtual actor to its instance whenever a real
-// server's state changed.
-type RealStates struct {
+// RealChanged is sent by a virtual actor to its instance when one of its
+// real servers went up or down: one entry, never the whole map.
+type RealChanged struct {
 	Virtual conf.VirtualID
-	States  map[conf.RealID]plan.RealState
+	Real    conf.RealID
+	Status  plan.Status
 }
 
 // Shutdown asks the root (and the root asks each instance) to stop; the
@@ -117,27 +100,27 @@ type Shutdown struct{}
 // Stopped answers Shutdown.
 type Stopped struct{ Err error }
 
-// Status asks an instance for its real servers' states; it answers
-// StatusReport.
+// Status asks the root for the latest report of every instance; it
+// answers at once with a *StatusReports, from the reports the instances
+// sent it, without asking them.
 type Status struct{}
 
-// StatusReport answers Status.
-type StatusReport struct {
-	Name   string
-	Health plan.Health
-	// Fallbacks are the last known states of the fallback servers, by
-	// virtual; only those checked at least once.
-	Fallbacks map[conf.VirtualID]FallbackChecked
+// StatusReports answers Status, in the order of the instances.
+type StatusReports struct{ Reports []*plan.Report }
+
+// Reported is sent by an instance to the root after the health of its real
+// servers or fallbacks changed, a few at a time.
+type Reported struct {
+	File   string // the configuration's file, which names its instance
+	Report *plan.Report
 }
 
 // FallbackChecked is sent by a virtual actor to its instance when its
-// fallback server went up or down. It is reported (log, status), never
-// written to the table.
+// fallback server went up or down, or (Status Unknown) when it has none
+// any more.
 type FallbackChecked struct {
-	Virtual  conf.VirtualID
-	Fallback netip.AddrPort
-	Status   plan.Status
-	Reason   string
+	Virtual conf.VirtualID
+	plan.FallbackState
 }
 
 // AwaitApplied asks the root when the table first holds the desired state

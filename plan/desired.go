@@ -48,7 +48,7 @@ func DesiredVirtual(v *conf.Virtual, statuses map[conf.RealID]Status) kernel.Vir
 			}
 		}
 	}
-	if fb := Fallback(v); fb != nil && !AnyUp(v, statuses) {
+	if fb := v.Fallback(); fb != nil && !AnyUp(v, statuses) {
 		d := Destination(v, fb, FallbackWeight)
 		d.Upper, d.Lower = 0, 0
 		kv.Destinations = appendUnique(kv.Destinations, d)
@@ -74,14 +74,6 @@ func Optional(cfg *conf.Config, health Health) []Ref {
 		}
 	}
 	return out
-}
-
-// Fallback returns the fallback server of v for its address family, or nil.
-func Fallback(v *conf.Virtual) *conf.Real {
-	if v.IPv6 {
-		return v.Settings.Fallback6
-	}
-	return v.Settings.Fallback
 }
 
 // Service is the kernel service of a virtual.

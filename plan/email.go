@@ -3,6 +3,8 @@ package plan
 import (
 	"fmt"
 	"net"
+	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 
@@ -51,6 +53,25 @@ func SMTPAddr(smtp string) string {
 		return smtp
 	}
 	return net.JoinHostPort(strings.Trim(smtp, "[]"), "25")
+}
+
+// AlertSubject is the subject of the alert for real server r of v that
+// went to st (Up or Down), in the Perl ldirectord's words: the weight it
+// now has in the table, and "Still down" for a reminder (emailalertfreq).
+func AlertSubject(v *conf.Virtual, r *conf.Real, st Status, repeat bool) string {
+	what, w := "Restored", r.Weight
+	if st == Down {
+		what, w = "Deleted", 0
+		if v.Settings.Quiescent {
+			what = "Quiescent"
+		}
+	}
+	subject := what + " real server: " + netip.AddrPortFrom(r.Addr, r.Port).String() +
+		" (" + string(v.ID) + ") (Weight set to " + strconv.Itoa(w) + ")"
+	if repeat {
+		subject = "Still down: " + subject
+	}
+	return subject
 }
 
 // Mail is one alert message.

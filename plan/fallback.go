@@ -13,7 +13,7 @@ import (
 // server answers otherwise, and an external checkcommand is not meant for
 // it. ok is false when v has no fallback or it has no port to connect to.
 func FallbackProbe(v *conf.Virtual) (pv *conf.Virtual, fb *conf.Real, ok bool) {
-	f := Fallback(v)
+	f := v.Fallback()
 	if f == nil || (f.Port == 0 && v.Protocol != conf.UDP) {
 		return nil, nil, false
 	}

@@ -1,11 +1,52 @@
 package plan
 
 import (
+	"context"
 	"time"
 
 	"github.com/ldirectord-go/ldirectord/checks"
 	"github.com/ldirectord-go/ldirectord/conf"
 )
+
+// Probe is one check of one real server as the daemon runs it: what is
+// checked, how long the check may take in all, and for checktype on and
+// off the verdict that needs no check. The prober and the probe command
+// both run checks through it, so that they run the same check.
+type Probe struct {
+	Target   checks.Target
+	Deadline time.Duration
+	// Fixed is set for checktype on and off: Verdict is known and no
+	// check runs.
+	Fixed   bool
+	Verdict checks.Result
+}
+
+// NewProbe is the check of real server r of v on check number round
+// (counting from 0).
+func NewProbe(v *conf.Virtual, r *conf.Real, round int) Probe {
+	t := Target(v, r, round)
+	p := Probe{Target: t, Deadline: Deadline(t)}
+	if up, fixed := Fixed(t.Check.Type); fixed {
+		p.Fixed, p.Verdict = true, checks.Result{Up: up, Reason: "checktype " + string(t.Check.Type)}
+	}
+	return p
+}
+
+// Run runs the check with check (checks.Run, or a test's stand-in) within
+// ctx and the probe's deadline from now, and stamps the result with the
+// time the check took: the one place a check's duration is measured, so
+// that time spent waiting to run is never counted.
+func (p Probe) Run(ctx context.Context, check checks.Func) checks.Result {
+	if p.Fixed {
+		return p.Verdict
+	}
+	ctx, cancel := context.WithTimeout(ctx, p.Deadline)
+	defer cancel()
+	start := time.Now()
+	res := check(ctx, p.Target)
+	res.Duration = time.Since(start)
+	return res
+}
 
 // Target is what the check of real server r of v looks like on check number
 // round (counting from 0): checktype = N does N connect checks, then one

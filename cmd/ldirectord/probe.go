@@ -9,9 +9,9 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/ldirectord-go/ldirectord/plan"
 	"github.com/ldirectord-go/ldirectord/checks"
 	"github.com/ldirectord-go/ldirectord/conf"
+	"github.com/ldirectord-go/ldirectord/plan"
 )
 
 // probeGrace is how long probe waits past a check's deadline for a check
@@ -88,25 +88,15 @@ func probeOne(v *conf.Virtual, r *conf.Real, check checks.Func) (string, checks.
 	if v.Check.Type == conf.CheckCombined {
 		round = max(v.Check.ConnectsBeforeNegotiate, 1)
 	}
-	t := plan.Target(v, r, round)
-	name := checkName(t)
-	if up, fixed := plan.Fixed(t.Check.Type); fixed {
-		return name, checks.Result{Up: up, Reason: "checktype " + string(t.Check.Type)}
-	}
-	deadline := plan.Deadline(t)
-	ctx, cancel := context.WithTimeout(context.Background(), deadline)
-	defer cancel()
+	p := plan.NewProbe(v, r, round)
 	done := make(chan checks.Result, 1)
 	start := time.Now()
-	go func() { done <- check(ctx, t) }()
+	go func() { done <- p.Run(context.Background(), check) }()
 	select {
 	case res := <-done:
-		if res.Duration == 0 {
-			res.Duration = time.Since(start)
-		}
-		return name, res
-	case <-time.After(deadline + probeGrace):
-		return name, checks.Result{Reason: fmt.Sprintf("no verdict within %v", deadline), Duration: time.Since(start)}
+		return checkName(p.Target), res
+	case <-time.After(p.Deadline + probeGrace):
+		return checkName(p.Target), checks.Result{Reason: fmt.Sprintf("no verdict within %v", p.Deadline), Duration: time.Since(start)}
 	}
 }
 

@@ -118,7 +118,7 @@ func serve(inv invocation, path, pidFile string, ready func(error)) int {
 	stopStatus, statusDone := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(statusDone)
-		keepStatusFile(log, statusFilePath(pidFile), d.Status, stopStatus)
+		keepStatusFile(log, statusFilePath(pidFile), d.Status, d.StatusChanged(), stopStatus)
 	}()
 	if ready != nil {
 		ready(nil)

@@ -6,16 +6,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"time"
 
 	"go.uber.org/zap"
 
-	"github.com/ldirectord-go/ldirectord/messages"
+	"github.com/ldirectord-go/ldirectord/plan"
 )
-
-// statusEvery is how often the daemon writes its real servers' states for
-// the status command, when they changed.
-const statusEvery = time.Second
 
 // statusFilePath is where the daemon of pidFile keeps its real servers'
 // states: beside the pid file, which only the daemon writes as well.
@@ -25,7 +20,7 @@ func statusFilePath(pidFile string) string {
 
 // formatStatus is one line per real and fallback server: virtual, kind,
 // address, state, sorted.
-func formatStatus(reports []*messages.StatusReport) string {
+func formatStatus(reports []*plan.Report) string {
 	var lines []string
 	for _, r := range reports {
 		for vid, reals := range r.Health {
@@ -68,13 +63,12 @@ func writeStatusFile(path, text string) error {
 	return nil
 }
 
-// keepStatusFile writes the states of the real servers to path whenever
-// they changed, until stop is closed; then it removes the file.
-func keepStatusFile(log *zap.Logger, path string, status func() ([]*messages.StatusReport, error), stop <-chan struct{}) {
+// keepStatusFile writes the states of the real servers to path at start
+// and whenever the daemon says they changed, until stop is closed; then it
+// removes the file.
+func keepStatusFile(log *zap.Logger, path string, status func() ([]*plan.Report, error), changed <-chan struct{}, stop <-chan struct{}) {
 	defer os.Remove(path)
 	last, warned := "\x00", false
-	tick := time.NewTicker(statusEvery)
-	defer tick.Stop()
 	for {
 		if reports, err := status(); err == nil {
 			if text := formatStatus(reports); text != last {
@@ -90,7 +84,7 @@ func keepStatusFile(log *zap.Logger, path string, status func() ([]*messages.Sta
 		select {
 		case <-stop:
 			return
-		case <-tick.C:
+		case <-changed:
 		}
 	}
 }

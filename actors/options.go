@@ -1,0 +1,85 @@
+package actors
+
+import (
+	"context"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"go.uber.org/zap"
+
+	"github.com/ldirectord-go/ldirectord/checks"
+	"github.com/ldirectord-go/ldirectord/conf"
+	"github.com/ldirectord-go/ldirectord/kernel"
+)
+
+// Options are the daemon's dependencies; zero fields take the defaults.
+type Options struct {
+	Log   *zap.Logger
+	Table kernel.Table
+	// Check runs one health check; checks.Run is the real one.
+	Check checks.Func
+	// Load reads a configuration file; conf.Load is the real one.
+	Load func(path string) (*conf.Config, error)
+	// Resync is how often the writer reads the table back to repair drift
+	// (default 5s; between reads it writes against its copy, see
+	// kernel.Cached); Coalesce is how long it waits for updates arriving
+	// together (default 5ms: a write itself takes longer, and what arrives
+	// during it is taken in the next).
+	Resync   time.Duration
+	Coalesce time.Duration
+	// BackoffMax bounds the wait between retries after a failed write
+	// (default 10s).
+	BackoffMax time.Duration
+	// ReadyWrite is how long Daemon.Ready waits, beyond the start grace
+	// time, for a failing first write of the table to succeed (default
+	// 20s).
+	ReadyWrite time.Duration
+	// Hostname goes into alert mails; LookupAddr finds the names a
+	// maintenancedir file may use.
+	Hostname   string
+	LookupAddr func(ctx context.Context, addr string) ([]string, error)
+	// SideEffectTimeout bounds fallbackcommand, callback and mail
+	// (default 30s).
+	SideEffectTimeout time.Duration
+	// Sendmail takes alert mails when no smtp server is configured
+	// (default /usr/sbin/sendmail, called with -t -i).
+	Sendmail string
+
+	// gate holds checks back while the daemon is short of CPU.
+	gate *gate
+	// statusChanged is poked (never blocking) when a report reached the
+	// root, for Daemon.StatusChanged.
+	statusChanged chan struct{}
+	// middleware runs before every actor's Receive. Tests put their
+	// hooks here (a message that makes an actor panic, one that asks it
+	// for its children), so that no production Receive handles them.
+	middleware []actor.ReceiverMiddleware
+}
+
+func (o Options) withDefaults() Options {
+	if o.Log == nil {
+		o.Log = zap.NewNop()
+	}
+	if o.Resync <= 0 {
+		o.Resync = 5 * time.Second
+	}
+	if o.Coalesce <= 0 {
+		o.Coalesce = 5 * time.Millisecond
+	}
+	if o.BackoffMax <= 0 {
+		o.BackoffMax = 10 * time.Second
+	}
+	if o.ReadyWrite <= 0 {
+		o.ReadyWrite = 20 * time.Second
+	}
+	if o.Hostname == "" {
+		o.Hostname = "localhost"
+	}
+	if o.Sendmail == "" {
+		o.Sendmail = "/usr/sbin/sendmail"
+	}
+	if o.SideEffectTimeout <= 0 {
+		o.SideEffectTimeout = 30 * time.Second
+	}
+	return o
+}
