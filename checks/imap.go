@@ -8,7 +8,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 )
 
 // checkIMAP judges an IMAP server (service imap) as ldirectord does: the
@@ -20,56 +19,55 @@ func checkIMAP(ctx context.Context, t Target) Result { return imapCheck(ctx, t, 
 func checkIMAPS(ctx context.Context, t Target) Result { return imapCheck(ctx, t, true) }
 
 func imapCheck(ctx context.Context, t Target, useTLS bool) Result {
-	start := time.Now()
 	c, err := dialText(ctx, t, useTLS)
 	if err != nil {
-		return verdictSince(start, false, err.Error())
+		return down(err.Error())
 	}
 	defer c.Close()
 	line, err := c.readLine(ctx, t, "banner")
 	if err != nil {
-		return verdictSince(start, false, err.Error())
+		return down(err.Error())
 	}
 	status, text, err := parseIMAPGreeting(line)
 	if err != nil {
-		return verdictSince(start, false, err.Error())
+		return down(err.Error())
 	}
 	if status != "OK" && status != "PREAUTH" {
-		return verdictSince(start, false, fmt.Sprintf("IMAP greeting %s %s", status, quote([]byte(text))))
+		return down(fmt.Sprintf("IMAP greeting %s %s", status, quote([]byte(text))))
 	}
 	login := t.Check.Login
 	if login == "" {
 		c.writeLine(ctx, t, "a2 LOGOUT")
-		return verdictSince(start, true, fmt.Sprintf("IMAP greeting %s %s", status, quote([]byte(text))))
+		return up(fmt.Sprintf("IMAP greeting %s %s", status, quote([]byte(text))))
 	}
 	user, err1 := imapQuote(login)
 	pass, err2 := imapQuote(t.Check.Passwd)
 	if err1 != nil || err2 != nil {
-		return verdictSince(start, false, "login failed: login or passwd cannot be sent as an IMAP string (line break or NUL)")
+		return down("login failed: login or passwd cannot be sent as an IMAP string (line break or NUL)")
 	}
 	if err := c.writeLine(ctx, t, "a1 LOGIN "+user+" "+pass); err != nil {
-		return verdictSince(start, false, err.Error())
+		return down(err.Error())
 	}
 	for {
 		line, err := c.readLine(ctx, t, "LOGIN answer")
 		if err != nil {
-			return verdictSince(start, false, err.Error())
+			return down(err.Error())
 		}
 		status, text, tagged, err := parseIMAPReply(line, "a1")
 		if err != nil {
-			return verdictSince(start, false, "LOGIN answer: "+err.Error())
+			return down("LOGIN answer: " + err.Error())
 		}
 		if !tagged {
 			if status == "BYE" {
-				return verdictSince(start, false, "login failed: server said BYE "+quote([]byte(text)))
+				return down("login failed: server said BYE " + quote([]byte(text)))
 			}
 			continue // untagged data such as CAPABILITY
 		}
 		if status != "OK" {
-			return verdictSince(start, false, fmt.Sprintf("login failed: %s %s", status, quote([]byte(text))))
+			return down(fmt.Sprintf("login failed: %s %s", status, quote([]byte(text))))
 		}
 		c.writeLine(ctx, t, "a2 LOGOUT")
-		return verdictSince(start, true, fmt.Sprintf("IMAP login as %q accepted", login))
+		return up(fmt.Sprintf("IMAP login as %q accepted", login))
 	}
 }
 

@@ -23,19 +23,18 @@ func checkLDAP(ctx context.Context, t Target) Result { return ldapCheck(ctx, t, 
 func checkLDAPS(ctx context.Context, t Target) Result { return ldapCheck(ctx, t, true) }
 
 func ldapCheck(ctx context.Context, t Target, useTLS bool) (r Result) {
-	start := time.Now()
-	defer recoverDriver(start, "LDAP", &r)
+	defer recoverDriver("LDAP", &r)
 	var receive *regexp.Regexp
 	if t.Check.Receive != "" {
 		re, err := regexp.Compile(t.Check.Receive)
 		if err != nil {
-			return verdictSince(start, false, fmt.Sprintf("receive %q is not a regexp Go understands: %v", t.Check.Receive, err))
+			return down(fmt.Sprintf("receive %q is not a regexp Go understands: %v", t.Check.Receive, err))
 		}
 		receive = re
 	}
 	conn, err := dial(ctx, "tcp", hostPort(t))
 	if err != nil {
-		return verdictSince(start, false, netReason(ctx, t, "connecting", "connect", err))
+		return stepFailure(ctx, t, "connecting", "connect", err)
 	}
 	if useTLS {
 		// Real servers are addressed by IP; like ldirectord, the check asks
@@ -43,7 +42,7 @@ func ldapCheck(ctx context.Context, t Target, useTLS bool) (r Result) {
 		tc := tls.Client(conn, &tls.Config{InsecureSkipVerify: true})
 		if err := tc.HandshakeContext(ctx); err != nil {
 			conn.Close()
-			return verdictSince(start, false, netReason(ctx, t, "during TLS handshake", "TLS handshake", err))
+			return stepFailure(ctx, t, "during TLS handshake", "TLS handshake", err)
 		}
 		conn = tc
 	}
@@ -59,7 +58,7 @@ func ldapCheck(ctx context.Context, t Target, useTLS bool) (r Result) {
 		err = l.UnauthenticatedBind("")
 	}
 	if err != nil {
-		return verdictSince(start, false, "bind failed: "+ldapReason(ctx, t, "waiting for the bind answer", err))
+		return down("bind failed: " + ldapReason(ctx, t, "waiting for the bind answer", err))
 	}
 	base := strings.TrimPrefix(t.Check.Request, "/")
 	res, err := l.Search(&ldap.SearchRequest{
@@ -70,16 +69,16 @@ func ldapCheck(ctx context.Context, t Target, useTLS bool) (r Result) {
 		SizeLimit:  2,
 	})
 	if err != nil {
-		return verdictSince(start, false, fmt.Sprintf("search of %q failed: %s", base, ldapReason(ctx, t, "waiting for the search answer", err)))
+		return down(fmt.Sprintf("search of %q failed: %s", base, ldapReason(ctx, t, "waiting for the search answer", err)))
 	}
 	if n := len(res.Entries); n != 1 {
-		return verdictSince(start, false, fmt.Sprintf("search of %q returned %d entries, want 1", base, n))
+		return down(fmt.Sprintf("search of %q returned %d entries, want 1", base, n))
 	}
 	dn := res.Entries[0].DN
 	if receive != nil && !receive.MatchString(dn) {
-		return verdictSince(start, false, fmt.Sprintf("receive %q does not match DN %q", t.Check.Receive, dn))
+		return down(fmt.Sprintf("receive %q does not match DN %q", t.Check.Receive, dn))
 	}
-	return verdictSince(start, true, fmt.Sprintf("found %q", dn))
+	return up(fmt.Sprintf("found %q", dn))
 }
 
 // ldapReason shortens an LDAP error: the result code's name and the

@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"strings"
 )
 
 // textConn is one line conversation with a server: every read and write
@@ -24,12 +23,12 @@ type textConn struct {
 	r    *bufio.Reader
 }
 
-// dialText connects over TCP, wrapped in TLS when useTLS. The returned
-// error is already a reason.
+// dialText connects over TCP, wrapped in TLS when useTLS. The text of the
+// returned error is the reason.
 func dialText(ctx context.Context, t Target, useTLS bool) (*textConn, error) {
 	conn, err := dial(ctx, "tcp", hostPort(t))
 	if err != nil {
-		return nil, errors.New(netReason(ctx, t, "connecting", "connect", err))
+		return nil, netError(ctx, t, "connecting", "connect", err)
 	}
 	if useTLS {
 		// Real servers are addressed by IP, and ldirectord never verified
@@ -38,7 +37,7 @@ func dialText(ctx context.Context, t Target, useTLS bool) (*textConn, error) {
 		tc := tls.Client(conn, &tls.Config{InsecureSkipVerify: true})
 		if err := tc.HandshakeContext(ctx); err != nil {
 			conn.Close()
-			return nil, errors.New(netReason(ctx, t, "during TLS handshake", "TLS handshake", err))
+			return nil, netError(ctx, t, "during TLS handshake", "TLS handshake", err)
 		}
 		conn = tc
 	}
@@ -53,9 +52,9 @@ func (c *textConn) readLine(ctx context.Context, t Target, what string) (string,
 		ch, err := c.r.ReadByte()
 		if err != nil {
 			if errors.Is(err, io.EOF) {
-				return "", fmt.Errorf("connection closed waiting for %s", what)
+				return "", &stepError{reason: "connection closed waiting for " + what, cause: err}
 			}
-			return "", errors.New(netReason(ctx, t, "waiting for "+what, "reading "+what, err))
+			return "", netError(ctx, t, "waiting for "+what, "reading "+what, err)
 		}
 		if ch == '\n' {
 			if n := len(b); n > 0 && b[n-1] == '\r' {
@@ -73,22 +72,9 @@ func (c *textConn) readLine(ctx context.Context, t Target, what string) (string,
 // writeLine sends line and CR LF.
 func (c *textConn) writeLine(ctx context.Context, t Target, line string) error {
 	if _, err := io.WriteString(c.conn, line+"\r\n"); err != nil {
-		return errors.New(netReason(ctx, t, "sending a command", "sending", err))
+		return netError(ctx, t, "sending a command", "sending", err)
 	}
 	return nil
 }
 
 func (c *textConn) Close() error { return c.conn.Close() }
-
-// netReason is the reason for a network error during step: a timeout names
-// the bound and what the check was doing, any other error its short cause.
-func netReason(ctx context.Context, t Target, doing, step string, err error) string {
-	if isTimeout(ctx, err) {
-		return fmt.Sprintf("timeout after %s %s", t.Timeout, doing)
-	}
-	msg := short(err)
-	if strings.HasPrefix(msg, step+": ") {
-		return msg
-	}
-	return step + ": " + msg
-}

@@ -4,9 +4,17 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
+	"io"
+	"net"
+	"net/netip"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ldirectord-go/ldirectord/conf"
 )
 
 // FuzzReadLine feeds arbitrary server bytes to the line reader that the
@@ -29,4 +37,45 @@ func FuzzReadLine(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestLineErrorsKeepCause: the errors of the line conversation read as
+// reasons and still carry their causes, so a timeout, a closed connection
+// and a refusal can be told apart without parsing text.
+func TestLineErrorsKeepCause(t *testing.T) {
+	t.Parallel()
+	converse := func(addr netip.AddrPort) error {
+		tg := targetAt(addr, 300*time.Millisecond, conf.Check{})
+		ctx, cancel := context.WithTimeout(context.Background(), tg.Timeout)
+		defer cancel()
+		c, err := dialText(ctx, tg, false)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		_, err = c.readLine(ctx, tg, "banner")
+		return err
+	}
+	cases := []struct {
+		name   string
+		addr   netip.AddrPort
+		cause  error
+		reason string
+	}{
+		{"refused", refused(t, "tcp4"), syscall.ECONNREFUSED, "connect: connection refused"},
+		{"never answers", serve(t, "tcp4", silent), os.ErrDeadlineExceeded, "timeout after 300ms waiting for banner"},
+		{"closes at once", serve(t, "tcp4", func(net.Conn) {}), io.EOF, "connection closed waiting for banner"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			err := converse(c.addr)
+			if err == nil || err.Error() != c.reason {
+				t.Fatalf("error %v, want %q", err, c.reason)
+			}
+			if !errors.Is(err, c.cause) {
+				t.Fatalf("error %q does not wrap %v", err, c.cause)
+			}
+		})
+	}
 }

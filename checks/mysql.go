@@ -19,11 +19,10 @@ import (
 // the server alive when it returns at least one row. The rows' contents
 // are not looked at.
 func checkMySQL(ctx context.Context, t Target) (r Result) {
-	start := time.Now()
-	defer recoverDriver(start, "MySQL", &r)
+	defer recoverDriver("MySQL", &r)
 	query, reason := sqlSettings(t)
 	if reason != "" {
-		return verdictSince(start, false, reason)
+		return down(reason)
 	}
 	cfg := mysql.NewConfig()
 	cfg.Net = "tcp"
@@ -43,19 +42,19 @@ func checkMySQL(ctx context.Context, t Target) (r Result) {
 	}
 	connector, err := mysql.NewConnector(cfg)
 	if err != nil {
-		return verdictSince(start, false, "mysql settings: "+err.Error())
+		return down("mysql settings: " + err.Error())
 	}
 	db := sql.OpenDB(connector)
 	defer db.Close()
-	return sqlVerdict(ctx, t, start, db, query, mysqlReason)
+	return sqlVerdict(ctx, t, db, query, mysqlReason)
 }
 
 // recoverDriver turns a panic of a database driver into a down verdict.
 // The MySQL driver indexes past the end of a short handshake packet, so a
 // server sending garbage would otherwise take the whole daemon down.
-func recoverDriver(start time.Time, protocol string, r *Result) {
+func recoverDriver(protocol string, r *Result) {
 	if p := recover(); p != nil {
-		*r = verdictSince(start, false, fmt.Sprintf("not a %s answer: the client library failed on it: %v", protocol, p))
+		*r = down(fmt.Sprintf("not a %s answer: the client library failed on it: %v", protocol, p))
 	}
 }
 
@@ -85,17 +84,17 @@ func sqlSettings(t Target) (query, reason string) {
 
 // sqlVerdict logs in through db, runs query and reads at most one row.
 // explain shortens the driver's errors.
-func sqlVerdict(ctx context.Context, t Target, start time.Time, db *sql.DB, query string, explain func(error) string) Result {
+func sqlVerdict(ctx context.Context, t Target, db *sql.DB, query string, explain func(error) string) Result {
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		if isTimeout(ctx, err) {
-			return verdictSince(start, false, fmt.Sprintf("timeout after %s connecting and logging in", t.Timeout))
+			return down(fmt.Sprintf("timeout after %s connecting and logging in", t.Timeout))
 		}
 		var oe *net.OpError
 		if errors.As(err, &oe) && oe.Op == "dial" {
-			return verdictSince(start, false, netReason(ctx, t, "connecting", "connect", err))
+			return stepFailure(ctx, t, "connecting", "connect", err)
 		}
-		return verdictSince(start, false, "login failed: "+explain(err))
+		return down("login failed: " + explain(err))
 	}
 	defer conn.Close()
 	// Cancelling the query's context before closing its rows makes the
@@ -105,9 +104,9 @@ func sqlVerdict(ctx context.Context, t Target, start time.Time, db *sql.DB, quer
 	rows, err := conn.QueryContext(qctx, query)
 	if err != nil {
 		if isTimeout(ctx, err) {
-			return verdictSince(start, false, fmt.Sprintf("timeout after %s waiting for the query's answer", t.Timeout))
+			return down(fmt.Sprintf("timeout after %s waiting for the query's answer", t.Timeout))
 		}
-		return verdictSince(start, false, "query failed: "+explain(err))
+		return down("query failed: " + explain(err))
 	}
 	got := rows.Next()
 	err = rows.Err()
@@ -115,11 +114,11 @@ func sqlVerdict(ctx context.Context, t Target, start time.Time, db *sql.DB, quer
 	rows.Close()
 	switch {
 	case err != nil && isTimeout(ctx, err):
-		return verdictSince(start, false, fmt.Sprintf("timeout after %s reading the query's rows", t.Timeout))
+		return down(fmt.Sprintf("timeout after %s reading the query's rows", t.Timeout))
 	case err != nil:
-		return verdictSince(start, false, "query failed: "+explain(err))
+		return down("query failed: " + explain(err))
 	case !got:
-		return verdictSince(start, false, "query returned no rows")
+		return down("query returned no rows")
 	}
-	return verdictSince(start, true, "query returned rows")
+	return up("query returned rows")
 }

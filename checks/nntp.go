@@ -6,33 +6,25 @@ package checks
 import (
 	"context"
 	"fmt"
-	"time"
 )
-
-// verdictSince is a verdict stamped with the time since start, so that a
-// check called directly carries its duration too.
-func verdictSince(start time.Time, isUp bool, reason string) Result {
-	return Result{Up: isUp, Reason: reason, Duration: time.Since(start)}
-}
 
 // checkNNTP judges a news server by its greeting, as ldirectord does: a
 // greeting whose status begins with 2 (200 posting allowed, 201 no
 // posting) is alive. No command is sent.
 func checkNNTP(ctx context.Context, t Target) Result {
-	start := time.Now()
 	c, err := dialText(ctx, t, false)
 	if err != nil {
-		return verdictSince(start, false, err.Error())
+		return down(err.Error())
 	}
 	defer c.Close()
 	line, err := c.readLine(ctx, t, "banner")
 	if err != nil {
-		return verdictSince(start, false, err.Error())
+		return down(err.Error())
 	}
 	if err := parseNNTPGreeting(line); err != nil {
-		return verdictSince(start, false, err.Error())
+		return down(err.Error())
 	}
-	return verdictSince(start, true, "NNTP greeting "+quote([]byte(line)))
+	return up("NNTP greeting " + quote([]byte(line)))
 }
 
 // parseNNTPGreeting accepts a greeting whose three-digit status begins

@@ -18,11 +18,10 @@ import (
 // as a query, and call the server alive when it returns at least one row.
 // It speaks Oracle's TNS protocol through the pure-Go go-ora driver.
 func checkOracle(ctx context.Context, t Target) (r Result) {
-	start := time.Now()
-	defer recoverDriver(start, "Oracle", &r)
+	defer recoverDriver("Oracle", &r)
 	query, reason := sqlSettings(t)
 	if reason != "" {
-		return verdictSince(start, false, reason)
+		return down(reason)
 	}
 	options := map[string]string{}
 	if t.Check.Database != "" {
@@ -34,7 +33,7 @@ func checkOracle(ctx context.Context, t Target) (r Result) {
 	url := go_ora.BuildUrl(t.Addr.Unmap().String(), int(t.Port), "", t.Check.Login, t.Check.Passwd, options)
 	connector, ok := go_ora.NewConnector(url).(*go_ora.OracleConnector)
 	if !ok {
-		return verdictSince(start, false, "the Oracle driver has no connector to dial with")
+		return down("the Oracle driver has no connector to dial with")
 	}
 	// go-ora sets a deadline of its own (CONNECTION TIMEOUT from now)
 	// before every read and write, so a deadline on the connection would
@@ -44,7 +43,7 @@ func checkOracle(ctx context.Context, t Target) (r Result) {
 	connector.Dialer(closingDialer{ctx})
 	db := sql.OpenDB(connector)
 	defer db.Close()
-	r = sqlVerdict(ctx, t, start, db, query, oracleReason)
+	r = sqlVerdict(ctx, t, db, query, oracleReason)
 	r.Reason = redact(r.Reason, t.Check.Passwd)
 	return r
 }

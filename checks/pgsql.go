@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -16,10 +15,9 @@ import (
 // server alive when it returns at least one row. Like libpq under Perl's
 // DBD::Pg, it tries TLS first and falls back to a plain connection.
 func checkPgSQL(ctx context.Context, t Target) Result {
-	start := time.Now()
 	query, reason := sqlSettings(t)
 	if reason != "" {
-		return verdictSince(start, false, reason)
+		return down(reason)
 	}
 	kv := []string{
 		"host=" + pgValue(t.Addr.Unmap().String()),
@@ -35,21 +33,21 @@ func checkPgSQL(ctx context.Context, t Target) Result {
 	if err != nil {
 		// ParseConfig errors may quote the connection string; keep the
 		// passwd out of the reason.
-		return verdictSince(start, false, "pgsql settings are not valid")
+		return down("pgsql settings are not valid")
 	}
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		if isTimeout(ctx, err) {
-			return verdictSince(start, false, fmt.Sprintf("timeout after %s connecting and logging in", t.Timeout))
+			return down(fmt.Sprintf("timeout after %s connecting and logging in", t.Timeout))
 		}
-		return verdictSince(start, false, pgConnectReason(err))
+		return down(pgConnectReason(err))
 	}
 	defer conn.Close(context.Background())
 	qctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	rows, err := conn.Query(qctx, query)
 	if err != nil {
-		return verdictSince(start, false, pgQueryReason(ctx, t, err))
+		return down(pgQueryReason(ctx, t, err))
 	}
 	got := rows.Next()
 	err = rows.Err()
@@ -58,11 +56,11 @@ func checkPgSQL(ctx context.Context, t Target) Result {
 	rows.Close()
 	switch {
 	case err != nil:
-		return verdictSince(start, false, pgQueryReason(ctx, t, err))
+		return down(pgQueryReason(ctx, t, err))
 	case !got:
-		return verdictSince(start, false, "query returned no rows")
+		return down("query returned no rows")
 	}
-	return verdictSince(start, true, "query returned rows")
+	return up("query returned rows")
 }
 
 // pgValue quotes a keyword/value connection string value.

@@ -10,11 +10,9 @@ import (
 	"crypto/md5"
 	"encoding/base64"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"regexp"
 	"strings"
-	"time"
 )
 
 // checkPOP judges a POP3 server (service pop) as ldirectord does: the
@@ -28,41 +26,49 @@ func checkPOP(ctx context.Context, t Target) Result { return popCheck(ctx, t, fa
 func checkPOPS(ctx context.Context, t Target) Result { return popCheck(ctx, t, true) }
 
 func popCheck(ctx context.Context, t Target, useTLS bool) Result {
-	start := time.Now()
 	c, err := dialText(ctx, t, useTLS)
 	if err != nil {
-		return verdictSince(start, false, err.Error())
+		return down(err.Error())
 	}
 	defer c.Close()
 	line, err := c.readLine(ctx, t, "banner")
 	if err != nil {
-		return verdictSince(start, false, err.Error())
+		return down(err.Error())
 	}
-	ok, greeting, err := parsePOPReply(line)
-	if err != nil {
-		return verdictSince(start, false, "banner: "+err.Error())
-	}
+	// A line that is not POP3 at all is not ok either; popAnswer says which.
+	ok, greeting, _ := parsePOPReply(line)
 	if !ok {
-		return verdictSince(start, false, "banner: -ERR "+quote([]byte(greeting)))
+		return down(popAnswer("banner", line).Error())
 	}
 	login := t.Check.Login
 	if login == "" {
 		c.writeLine(ctx, t, "QUIT")
-		return verdictSince(start, true, "POP3 greeting +OK "+quote([]byte(greeting)))
+		return up("POP3 greeting +OK " + quote([]byte(greeting)))
 	}
 	if strings.ContainsAny(login+t.Check.Passwd, "\r\n") {
-		return verdictSince(start, false, "login failed: login or passwd contains a line break")
+		return down("login failed: login or passwd contains a line break")
 	}
 	p := &popLogin{ctx: ctx, t: t, c: c, user: login, passwd: t.Check.Passwd}
 	how, err := p.run(apopTimestamp(line))
 	if err != nil {
-		return verdictSince(start, false, "login failed: "+strings.Join(append(p.refused, err.Error()), ", "))
+		return loginFailed(append(p.refused, err))
 	}
 	if how == "" {
-		return verdictSince(start, false, "login failed: "+strings.Join(p.refused, ", "))
+		return loginFailed(p.refused)
 	}
 	c.writeLine(ctx, t, "QUIT")
-	return verdictSince(start, true, fmt.Sprintf("%s as %q accepted", how, login))
+	return up(fmt.Sprintf("%s as %q accepted", how, login))
+}
+
+// loginFailed is the verdict when no way logged in; why holds the
+// server's answers to each way tried and the error that ended the
+// conversation, if one did.
+func loginFailed(why []error) Result {
+	parts := make([]string, len(why))
+	for i, err := range why {
+		parts[i] = err.Error()
+	}
+	return down("login failed: " + strings.Join(parts, ", "))
 }
 
 // popLogin is one login attempt on an open POP3 connection. refused
@@ -73,7 +79,7 @@ type popLogin struct {
 	t            Target
 	c            *textConn
 	user, passwd string
-	refused      []string
+	refused      []error
 }
 
 // run logs in as Mail::POP3Client's Login does in mode BEST, all on the
@@ -123,11 +129,11 @@ func (p *popLogin) apop(timestamp string) (bool, error) {
 		return false, err
 	}
 	if !isPOPOK(noop) {
-		p.refused = append(p.refused, describePOP("APOP answer", answer))
-		return false, errors.New(describePOP("NOOP answer", noop))
+		p.refused = append(p.refused, popAnswer("APOP answer", answer))
+		return false, popAnswer("NOOP answer", noop)
 	}
 	if !accepted {
-		p.refused = append(p.refused, describePOP("APOP answer", answer))
+		p.refused = append(p.refused, popAnswer("APOP answer", answer))
 	}
 	return accepted, nil
 }
@@ -172,7 +178,7 @@ func (p *popLogin) cramMD5() (bool, error) {
 	}
 	encoded, ok := strings.CutPrefix(answer, "+ ")
 	if !ok {
-		p.refused = append(p.refused, describePOP("AUTH CRAM-MD5 answer", answer))
+		p.refused = append(p.refused, popAnswer("AUTH CRAM-MD5 answer", answer))
 		return false, nil
 	}
 	mac := hmac.New(md5.New, []byte(p.passwd))
@@ -197,7 +203,7 @@ func (p *popLogin) expectOK(line, what string) (bool, error) {
 		return false, err
 	}
 	if !isPOPOK(answer) {
-		p.refused = append(p.refused, describePOP(what, answer))
+		p.refused = append(p.refused, popAnswer(what, answer))
 		return false, nil
 	}
 	return true, nil
@@ -216,16 +222,17 @@ func isPOPOK(line string) bool {
 	return ok && err == nil
 }
 
-// describePOP shows the answer called what in a reason.
-func describePOP(what, line string) string {
+// popAnswer is the answer called what as it shows in a reason; an answer
+// that is not a POP3 status line wraps the parse error.
+func popAnswer(what, line string) error {
 	ok, text, err := parsePOPReply(line)
 	switch {
 	case err != nil:
-		return what + ": " + err.Error()
+		return fmt.Errorf("%s: %w", what, err)
 	case ok:
-		return what + ": +OK " + quote([]byte(text))
+		return fmt.Errorf("%s: +OK %s", what, quote([]byte(text)))
 	}
-	return what + ": -ERR " + quote([]byte(text))
+	return fmt.Errorf("%s: -ERR %s", what, quote([]byte(text)))
 }
 
 // parsePOPReply splits a POP3 status line into its verdict and text.

@@ -18,19 +18,18 @@ import (
 // Access-Reject is down, as in ldirectord (check_pwd is false for it).
 // RADIUS runs over UDP whatever the virtual service's protocol.
 func checkRADIUS(ctx context.Context, t Target) (r Result) {
-	start := time.Now()
-	defer recoverDriver(start, "RADIUS", &r)
+	defer recoverDriver("RADIUS", &r)
 	if t.Check.Secret == "" {
 		// No RADIUS server answers a request without a shared secret.
-		return verdictSince(start, false, "radius check needs a secret")
+		return down("radius check needs a secret")
 	}
 	p := radius.New(radius.CodeAccessRequest, []byte(t.Check.Secret))
 	if err := rfc2865.UserName_SetString(p, t.Check.Login); err != nil {
-		return verdictSince(start, false, "login cannot be sent as User-Name: "+err.Error())
+		return down("login cannot be sent as User-Name: " + err.Error())
 	}
 	if err := rfc2865.UserPassword_SetString(p, t.Check.Passwd); err != nil {
 		// The error names only the attribute, never its value.
-		return verdictSince(start, false, "passwd cannot be sent as User-Password (at most 128 bytes)")
+		return down("passwd cannot be sent as User-Password (at most 128 bytes)")
 	}
 	// Authen::Radius sends its socket's own address as NAS-IP-Address.
 	// Connecting a UDP socket sends nothing; it only picks that address.
@@ -52,15 +51,15 @@ func checkRADIUS(ctx context.Context, t Target) (r Result) {
 		var nae *radius.NonAuthenticResponseError
 		switch {
 		case errors.As(err, &nae):
-			return verdictSince(start, false, "answer not authenticated by the secret (wrong secret?)")
+			return down("answer not authenticated by the secret (wrong secret?)")
 		case isTimeout(ctx, err):
-			return verdictSince(start, false, fmt.Sprintf("timeout after %s waiting for an answer (unknown client or wrong secret?)", t.Timeout))
+			return down(fmt.Sprintf("timeout after %s waiting for an answer (unknown client or wrong secret?)", t.Timeout))
 		}
-		return verdictSince(start, false, "no RADIUS answer: "+short(err))
+		return down("no RADIUS answer: " + short(err))
 	}
 	switch resp.Code {
 	case radius.CodeAccessAccept:
-		return verdictSince(start, true, fmt.Sprintf("Access-Accept for %q", t.Check.Login))
+		return up(fmt.Sprintf("Access-Accept for %q", t.Check.Login))
 	}
-	return verdictSince(start, false, fmt.Sprintf("login failed: %v for %q", resp.Code, t.Check.Login))
+	return down(fmt.Sprintf("login failed: %v for %q", resp.Code, t.Check.Login))
 }

@@ -12,7 +12,6 @@ import (
 	"net"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/ldirectord-go/ldirectord/conf"
 )
@@ -26,13 +25,12 @@ const maxSIPAnswer = 4096
 // as To, From and Contact, and call the server alive when it answers
 // "SIP/2.0 200". login defaults to ldirectord@<hostname>.
 func checkSIP(ctx context.Context, t Target) Result {
-	start := time.Now()
 	login := t.Check.Login
 	if login == "" {
 		login = "ldirectord@" + hostname()
 	}
 	if strings.ContainsAny(login, "\r\n<> ") {
-		return verdictSince(start, false, "login cannot be a SIP address: it holds a line break, space or angle bracket")
+		return down("login cannot be a SIP address: it holds a line break, space or angle bracket")
 	}
 	network := "tcp"
 	if t.Protocol == conf.UDP {
@@ -40,24 +38,24 @@ func checkSIP(ctx context.Context, t Target) Result {
 	}
 	conn, err := dial(ctx, network, hostPort(t))
 	if err != nil {
-		return verdictSince(start, false, netReason(ctx, t, "connecting", "connect", err))
+		return stepFailure(ctx, t, "connecting", "connect", err)
 	}
 	defer conn.Close()
 	if _, err := conn.Write([]byte(sipOptions(login, network, conn.LocalAddr()))); err != nil {
-		return verdictSince(start, false, netReason(ctx, t, "sending OPTIONS", "sending OPTIONS", err))
+		return stepFailure(ctx, t, "sending OPTIONS", "sending OPTIONS", err)
 	}
 	answer, err := readSIPAnswer(conn, network)
 	if err != nil {
-		return verdictSince(start, false, netReason(ctx, t, "waiting for the OPTIONS answer", "reading the OPTIONS answer", err))
+		return stepFailure(ctx, t, "waiting for the OPTIONS answer", "reading the OPTIONS answer", err)
 	}
 	code, phrase, err := parseSIPStatus(answer)
 	if err != nil {
-		return verdictSince(start, false, err.Error())
+		return down(err.Error())
 	}
 	if code != 200 {
-		return verdictSince(start, false, fmt.Sprintf("OPTIONS answered %d %s, want 200", code, quote([]byte(phrase))))
+		return down(fmt.Sprintf("OPTIONS answered %d %s, want 200", code, quote([]byte(phrase))))
 	}
-	return verdictSince(start, true, fmt.Sprintf("OPTIONS answered 200 %s", quote([]byte(phrase))))
+	return up(fmt.Sprintf("OPTIONS answered 200 %s", quote([]byte(phrase))))
 }
 
 // sipOptions is the request ldirectord sends, with a Via naming the real

@@ -39,6 +39,46 @@ func failure(ctx context.Context, t Target, doing string, err error) Result {
 	return down(short(err))
 }
 
+// stepFailure is failure for a check that names its steps: a cause other
+// than a timeout is told with the step it ended ("TLS handshake: ...").
+func stepFailure(ctx context.Context, t Target, doing, step string, err error) Result {
+	return down(netReason(ctx, t, doing, step, err))
+}
+
+// netReason is the reason for a network error during step: a timeout names
+// the bound and what the check was doing, any other error its short cause
+// prefixed with step. Unlike failure it tells a cancellation as a timeout,
+// as these checks always have: only a stopping prober cancels a check, and
+// it drops the verdict.
+func netReason(ctx context.Context, t Target, doing, step string, err error) string {
+	if isTimeout(ctx, err) {
+		return fmt.Sprintf("timeout after %s %s", t.Timeout, doing)
+	}
+	msg := short(err)
+	if strings.HasPrefix(msg, step+": ") {
+		return msg
+	}
+	return step + ": " + msg
+}
+
+// stepError carries the reason made where a conversation failed up to the
+// check that turns it into a verdict, and keeps the cause beneath it, so
+// that a timeout, a closed connection and a refusal can still be told
+// apart with errors.Is and errors.As.
+type stepError struct {
+	reason string
+	cause  error
+}
+
+func (e *stepError) Error() string { return e.reason }
+func (e *stepError) Unwrap() error { return e.cause }
+
+// netError is a network error during step, its text the reason netReason
+// gives.
+func netError(ctx context.Context, t Target, doing, step string, err error) error {
+	return &stepError{reason: netReason(ctx, t, doing, step, err), cause: err}
+}
+
 func isTimeout(ctx context.Context, err error) bool {
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
 		return true
