@@ -15,7 +15,8 @@ import (
 // When a service cannot be added, the destinations added to it later in
 // the list are skipped with one error rather than one each.
 //
-// A table that can batch (FileTable) takes all the changes in one batch.
+// A table that can batch takes all the changes in one batch: the file
+// table (internal/tablefile) rewrites its whole file per batch.
 func Apply(t Table, changes []Change) error {
 	if b, ok := t.(batcher); ok && len(changes) > 0 {
 		return b.Batch(func(t Table) error { return apply(t, changes) })

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -72,58 +71,6 @@ func TestApplyGoesOnAndNamesChanges(t *testing.T) {
 	got, _ := m.List()
 	if len(got) != 1 || len(got[0].Destinations) != 1 || got[0].Destinations[0].Key() != "10.0.0.6:80" {
 		t.Errorf("Apply did not go on past the errors: %v", got)
-	}
-}
-
-// TestAdoption is the daemon's start-up against a table that already holds
-// its services (after a crash, or cleanstop = no) beside someone else's:
-// nothing is flushed, only what differs changes.
-func TestAdoption(t *testing.T) {
-	web := svcTCP("10.0.0.1", 80)
-	web.Persistent, web.NetmaskBits = 600, 24
-	mark := svcMark(5, true)
-	foreign := svcUDP("192.0.2.1", 53)
-	desired := []Virtual{
-		vs(web, dst("10.0.0.2", 80, Gate, 2), dst("10.0.0.3", 80, Gate, 0), dst("10.0.0.4", 80, Gate, 1)),
-		vs(mark, dst("2001:db8::2", 0, IPIP, 1)),
-	}
-	for name, tb := range tables(t) {
-		t.Run(name, func(t *testing.T) {
-			// Built as ipvsadm would have: default forms, one weight off,
-			// one real missing, one real too many.
-			load(t, tb,
-				vs(Service{Protocol: "tcp", Addr: web.Addr, Port: 80, Scheduler: "WRR", Persistent: 600, NetmaskBits: 24},
-					dst("10.0.0.2", 80, "", 2), dst("10.0.0.3", 80, Gate, 1), dst("10.0.0.5", 80, Gate, 1)),
-				vs(mark, dst("2001:db8::2", 0, IPIP, 1)),
-				vs(foreign, dst("192.0.2.2", 53, Masq, 1)),
-			)
-			owned := func(k ServiceKey) bool { return k == web.Key() || k == mark.Key() }
-			changes, err := Sync(tb, desired, owned)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := []string{
-				"-d -t 10.0.0.1:80 -r 10.0.0.5:80",
-				"-e -t 10.0.0.1:80 -r 10.0.0.3:80 -g -w 0",
-				"-a -t 10.0.0.1:80 -r 10.0.0.4:80 -g -w 1",
-			}
-			if got := strs(changes); !slices.Equal(got, want) {
-				t.Errorf("adoption changes %q, want %q", got, want)
-			}
-			if m, ok := tb.(*Memory); ok && m.Writes() != 8+3 {
-				t.Errorf("%d writes, want 8 to load and 3 to adopt", m.Writes())
-			}
-			after, err := tb.List()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if fmt.Sprint(after[1]) != fmt.Sprint(vs(foreign, dst("192.0.2.2", 53, Masq, 1)).Normalize()) {
-				t.Errorf("foreign service changed: %v", after[1])
-			}
-			if again, err := Sync(tb, desired, owned); err != nil || len(again) != 0 {
-				t.Errorf("second Sync: %v, %v; want no change", again, err)
-			}
-		})
 	}
 }
 
@@ -249,22 +196,4 @@ func normalizedTable(vs []Virtual) []Virtual {
 		out = append(out, n)
 	}
 	return out
-}
-
-func TestFileTableSync(t *testing.T) {
-	ft, err := OpenFile(filepath.Join(t.TempDir(), "ipvs.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	desired := []Virtual{vs(svcTCP("10.0.0.1", 80), dst("10.0.0.2", 80, Gate, 1))}
-	if _, err := Sync(ft, desired, nil); err != nil {
-		t.Fatal(err)
-	}
-	other, err := OpenFile(ft.Path())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if again, err := Sync(other, desired, nil); err != nil || len(again) != 0 {
-		t.Errorf("a second handle on the file sees changes %v, %v", strs(again), err)
-	}
 }

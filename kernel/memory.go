@@ -5,7 +5,9 @@ import (
 )
 
 // Memory is a Table held in memory, with the kernel's rules and errors, for
-// tests of the code above it. It is safe for concurrent use.
+// tests of the code above it; the file table that stands in for the kernel
+// where there is no IPVS (internal/tablefile) holds its table in one too,
+// so that both answer as the kernel does. It is safe for concurrent use.
 type Memory struct {
 	mu      sync.Mutex
 	st      *state
@@ -21,6 +23,19 @@ func NewMemory() *Memory {
 	return &Memory{st: newState()}
 }
 
+// NewMemoryOf returns a table holding vs, as List returns it, loaded in
+// order under the kernel's rules. A list the kernel could not hold (a
+// service twice, a real of the other family without a tunnel, ...) is
+// refused with the error its first offending entry meets, so that a table
+// read from elsewhere is checked as the kernel would check it.
+func NewMemoryOf(vs []Virtual) (*Memory, error) {
+	st, err := fromVirtuals(vs)
+	if err != nil {
+		return nil, err
+	}
+	return &Memory{st: st}, nil
+}
+
 // FailNext makes the next n calls of any method, List included, fail with
 // err without touching the table.
 func (m *Memory) FailNext(n int, err error) {
@@ -30,7 +45,8 @@ func (m *Memory) FailNext(n int, err error) {
 }
 
 // Writes counts the changes the table accepted, so that a test can tell
-// that nothing was written.
+// that nothing was written, and the file table need not rewrite its file
+// when a batch changed nothing.
 func (m *Memory) Writes() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -14,6 +14,7 @@ import (
 	"github.com/ldirectord-go/ldirectord/internal/ipvsadm"
 	"github.com/ldirectord-go/ldirectord/internal/vm"
 	"github.com/ldirectord-go/ldirectord/kernel"
+	"github.com/ldirectord-go/ldirectord/kernel/kerneltest"
 )
 
 // The tests named TestInVM* need a kernel with IPVS. TestVM boots one and
@@ -414,10 +415,7 @@ func TestInVMAdoption(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got []string
-	for _, c := range changes {
-		got = append(got, c.String())
-	}
+	got := kerneltest.Commands(changes)
 	want := []string{
 		"-e -t 10.1.0.1:80 -r 10.2.1.3:80 -m -w 0",
 		"-a -t 10.1.0.1:80 -r 10.2.1.4:80 -m -w 1",

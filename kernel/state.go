@@ -15,7 +15,7 @@ var (
 // kernelSchedulers are the schedulers the kernel ships (net/netfilter/ipvs).
 var kernelSchedulers = []string{"rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh", "twos"}
 
-// state is a table with the kernel's rules, shared by Memory and FileTable.
+// state is a table with the kernel's rules, under Memory and Cached's copy.
 // It keeps everything normalized, as the kernel keeps bits rather than
 // names. It is not safe for concurrent use.
 type state struct {
@@ -31,7 +31,7 @@ func newState() *state {
 	return &state{services: map[ServiceKey]*entry{}}
 }
 
-// fromVirtuals builds a state from a list, as read from a file.
+// fromVirtuals builds a state from a list read from a table.
 func fromVirtuals(vs []Virtual) (*state, error) {
 	st := newState()
 	for _, v := range vs {

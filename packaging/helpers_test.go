@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ldirectord-go/ldirectord/internal/tablefile"
 	"github.com/ldirectord-go/ldirectord/kernel"
 )
 
@@ -226,7 +227,7 @@ func (in *instance) destinations(t *testing.T) []kernel.Destination {
 	if _, err := os.Stat(in.table); errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
-	tab, err := kernel.OpenFile(in.table)
+	tab, err := tablefile.Open(in.table)
 	if err != nil {
 		t.Fatalf("open the table file %s: %v", in.table, err)
 	}
@@ -268,7 +269,7 @@ func (in *instance) hasService(t *testing.T) bool {
 	if _, err := os.Stat(in.table); errors.Is(err, os.ErrNotExist) {
 		return false
 	}
-	tab, err := kernel.OpenFile(in.table)
+	tab, err := tablefile.Open(in.table)
 	if err != nil {
 		t.Fatalf("open the table file %s: %v", in.table, err)
 	}

@@ -1,5 +1,5 @@
 // Command fakeipvsadm stands in for ipvsadm(8) where the kernel has no IPVS.
-// It keeps the table in a JSON file (kernel.FileTable) named by
+// It keeps the table in a JSON file (tablefile.Table) named by
 // FAKEIPVSADM_STATE, default ./ipvsadm.state, appends each command line it
 // is given to FAKEIPVSADM_LOG, default ./ipvsadm.log, answers -L -n and
 // -L -n --thresholds in ipvsadm's exact formats, and fails with ipvsadm's
@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/ldirectord-go/ldirectord/internal/ipvsadm"
+	"github.com/ldirectord-go/ldirectord/internal/tablefile"
 	"github.com/ldirectord-go/ldirectord/kernel"
 )
 
@@ -39,7 +40,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, err)
 	}
-	t, err := kernel.OpenFile(env("FAKEIPVSADM_STATE", "ipvsadm.state"))
+	t, err := tablefile.Open(env("FAKEIPVSADM_STATE", "ipvsadm.state"))
 	if err != nil {
 		// Where ipvsadm cannot reach IPVS at all.
 		fmt.Fprintf(stderr, "Can't initialize ipvs: %v\nAre you sure that IP Virtual Server is built in the kernel or as module?\n", err)

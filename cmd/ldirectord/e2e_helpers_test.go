@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ldirectord-go/ldirectord/internal/tablefile"
 	"github.com/ldirectord-go/ldirectord/kernel"
 	"github.com/ldirectord-go/ldirectord/kernel/kerneltest"
 )
@@ -110,7 +111,7 @@ func (e *env) read() ([]kernel.Virtual, error) {
 	if _, err := os.Stat(e.table); err != nil {
 		return nil, nil
 	}
-	t, err := kernel.OpenFile(e.table)
+	t, err := tablefile.Open(e.table)
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/ldirectord-go/ldirectord/checks"
 	"github.com/ldirectord-go/ldirectord/conf"
 	"github.com/ldirectord-go/ldirectord/internal/sdnotify"
+	"github.com/ldirectord-go/ldirectord/internal/tablefile"
 	"github.com/ldirectord-go/ldirectord/kernel"
 )
 
@@ -45,7 +46,8 @@ func loadAll(path string) ([]*conf.Config, error) {
 }
 
 // openTable opens the kernel's IPVS table, or the file table that
-// LDIRECTORD_TABLE=file:/path names.
+// LDIRECTORD_TABLE=file:/path names, which stands in for it where there is
+// no IPVS.
 func openTable() (kernel.Table, error) {
 	spec := os.Getenv(tableEnv)
 	if spec == "" {
@@ -59,7 +61,7 @@ func openTable() (kernel.Table, error) {
 	if !ok {
 		return nil, fmt.Errorf("%s=%q: want file:/path", tableEnv, spec)
 	}
-	return kernel.OpenFile(path)
+	return tablefile.Open(path)
 }
 
 // serve runs the daemon until SIGTERM or SIGINT. ready, when not nil, is

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ldirectord-go/ldirectord/internal/tablefile"
 	"github.com/ldirectord-go/ldirectord/kernel"
 )
 
@@ -303,7 +304,7 @@ done:
 }
 
 // writeTable writes the table that cfg makes with every real up, in the
-// format of kernel.FileTable, in one write.
+// format of tablefile.Table, in one write.
 func writeTable(path string, cfg Config) error {
 	var vs []kernel.Virtual
 	per := max(1, cfg.PerVirtual)
@@ -324,8 +325,8 @@ func writeTable(path string, cfg Config) error {
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		return fmt.Errorf("warm table: %w", err)
 	}
-	// The file must be a table FileTable reads.
-	ft, err := kernel.OpenFile(path)
+	// The file must be a table tablefile.Table reads.
+	ft, err := tablefile.Open(path)
 	if err == nil {
 		var got []kernel.Virtual
 		if got, err = ft.List(); err == nil && len(got) != len(vs) {

@@ -9,14 +9,14 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/ldirectord-go/ldirectord/kernel"
+	"github.com/ldirectord-go/ldirectord/internal/tablefile"
 )
 
-// TableFile follows an IPVS table kept in a file by kernel.FileTable,
+// TableFile follows an IPVS table kept in a file by tablefile.Table,
 // reading it again only when it was replaced, which every change does.
 type TableFile struct {
 	path string
-	tab  *kernel.FileTable
+	tab  *tablefile.Table
 	seen fileID
 	// Reals maps each destination in the table to its weight.
 	Reals map[netip.AddrPort]int
@@ -54,7 +54,7 @@ func (t *TableFile) Poll() (bool, error) {
 		return false, nil
 	}
 	if t.tab == nil {
-		if t.tab, err = kernel.OpenFile(t.path); err != nil {
+		if t.tab, err = tablefile.Open(t.path); err != nil {
 			return false, err
 		}
 	}

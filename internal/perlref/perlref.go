@@ -2,7 +2,7 @@
 // implementation, from Go tests. Each Instance has its own working
 // directory holding the configuration and cmd/fakeipvsadm as ./ipvsadm,
 // which the Perl daemon run with -d uses instead of the real ipvsadm; the
-// IPVS table it builds lives in a JSON file (kernel.FileTable) that the
+// IPVS table it builds lives in a JSON file (tablefile.Table) that the
 // test reads. The package owns nothing else: what it shows of Perl's
 // behaviour is written down in PERL_BEHAVIOUR.md.
 //
@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/ldirectord-go/ldirectord/internal/ipvsadm"
+	"github.com/ldirectord-go/ldirectord/internal/tablefile"
 	"github.com/ldirectord-go/ldirectord/kernel"
 )
 
@@ -137,7 +138,7 @@ func Start(t testing.TB, cfgText string, opts Options) *Instance {
 	if err := os.WriteFile(in.Config, []byte(cfgText), 0o644); err != nil {
 		t.Fatalf("perlref: %v", err)
 	}
-	tab, err := kernel.OpenFile(in.State)
+	tab, err := tablefile.Open(in.State)
 	if err != nil {
 		t.Fatalf("perlref: %v", err)
 	}
@@ -235,7 +236,7 @@ func (in *Instance) Exited() (bool, error) {
 // Table reads the IPVS table as the daemon left it.
 func (in *Instance) Table() []kernel.Virtual {
 	in.t.Helper()
-	tab, err := kernel.OpenFile(in.State)
+	tab, err := tablefile.Open(in.State)
 	if err != nil {
 		in.t.Fatalf("perlref: %v", err)
 	}

@@ -1,4 +1,11 @@
-package kernel
+// Package tablefile owns the stand-in for the kernel's IPVS table: a table
+// kept in a JSON file, with the kernel's rules and errors, that processes
+// share. The daemon keeps its table there under LDIRECTORD_TABLE=file:PATH,
+// so that its checks, fallback, quiescent and reload behaviour can be
+// watched where there is no IPVS; the stand-in ipvsadm, the benchmarks and
+// the end-to-end tests read and write the same file. No packet is
+// forwarded.
+package tablefile
 
 import (
 	"bufio"
@@ -10,25 +17,28 @@ import (
 	"path/filepath"
 	"sync"
 	"syscall"
+
+	"github.com/ldirectord-go/ldirectord/kernel"
 )
 
-// FileTable is a Table kept in a JSON file, so that several processes share
-// it: the daemon under test, the test that reads it, and a fake ipvsadm.
-// Each operation takes an flock on a lock file beside it (path + ".lock";
-// the table file itself is replaced by rename, so it cannot carry the
-// lock), reads the table, changes it and writes it back atomically. The
-// rules and errors are those of Memory.
+// Table is a kernel.Table kept in a JSON file, so that several processes
+// share it: the daemon under test, the test that reads it, and a fake
+// ipvsadm. Each operation takes an flock on a lock file beside it (path +
+// ".lock"; the table file itself is replaced by rename, so it cannot carry
+// the lock), reads the table, changes it and writes it back atomically. The
+// rules and errors are those of kernel.Memory, which holds the table
+// between reading and writing.
 //
 // As the file is only ever replaced whole, List reads it without the lock.
-// A change finds the file as this FileTable last wrote it (same inode, size
+// A change finds the file as this Table last wrote it (same inode, size
 // and modification time) most of the time, and then uses the table it
 // wrote instead of parsing it again: at 10,000 destinations the parse is
 // most of a write's cost, which the kernel's netlink does not have.
-type FileTable struct {
+type Table struct {
 	path string
 
 	mu     sync.Mutex
-	last   *state // as written to the file identified by lastID; nil: none
+	last   *kernel.Memory // as written to the file identified by lastID; nil: none
 	lastID fileID
 }
 
@@ -48,21 +58,27 @@ func statID(fi fs.FileInfo) (fileID, bool) {
 	return fileID{ino: st.Ino, mtime: st.Mtim.Nano(), size: st.Size}, true
 }
 
-var _ Table = (*FileTable)(nil)
+var _ kernel.Table = (*Table)(nil)
+
+// kernel.Apply batches through this method when a table has it; without
+// it every Sync would rewrite the file once per change.
+var _ interface {
+	Batch(func(kernel.Table) error) error
+} = (*Table)(nil)
 
 // fileFormat is what the file holds.
 type fileFormat struct {
-	Virtuals []Virtual `json:"virtuals"`
+	Virtuals []kernel.Virtual `json:"virtuals"`
 }
 
-// OpenFile opens the table kept at path, creating an empty one when the
-// file is missing. A file that is there must hold a table.
-func OpenFile(path string) (*FileTable, error) {
-	t := &FileTable{path: path}
+// Open opens the table kept at path, creating an empty one when the file
+// is missing. A file that is there must hold a table.
+func Open(path string) (*Table, error) {
+	t := &Table{path: path}
 	err := t.locked(syscall.LOCK_EX, func() error {
 		_, err := t.read()
 		if errors.Is(err, fs.ErrNotExist) {
-			return t.write(newState())
+			return t.write(kernel.NewMemory())
 		}
 		return err
 	})
@@ -73,11 +89,11 @@ func OpenFile(path string) (*FileTable, error) {
 }
 
 // Path returns the file that holds the table.
-func (t *FileTable) Path() string { return t.path }
+func (t *Table) Path() string { return t.path }
 
 // locked runs fn under an flock of the given kind. A new descriptor per call
 // makes goroutines of one process exclude each other too.
-func (t *FileTable) locked(how int, fn func() error) error {
+func (t *Table) locked(how int, fn func() error) error {
 	f, err := os.OpenFile(t.path+".lock", os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return err
@@ -96,7 +112,7 @@ func (t *FileTable) locked(how int, fn func() error) error {
 	return fn()
 }
 
-func (t *FileTable) read() (*state, error) {
+func (t *Table) read() (*kernel.Memory, error) {
 	data, err := os.ReadFile(t.path)
 	if err != nil {
 		return nil, err
@@ -105,18 +121,18 @@ func (t *FileTable) read() (*state, error) {
 	if err := json.Unmarshal(data, &ff); err != nil {
 		return nil, fmt.Errorf("%s: not an IPVS table: %w", t.path, err)
 	}
-	st, err := fromVirtuals(ff.Virtuals)
+	m, err := kernel.NewMemoryOf(ff.Virtuals)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", t.path, err)
 	}
-	return st, nil
+	return m, nil
 }
 
 // readForChange is read for a change made under the exclusive lock: the
-// table this FileTable last wrote when the file is still that one. The
-// caller owns the state it gets and must write it back (writeKept) or
+// table this Table last wrote when the file is still that one. The
+// caller owns the table it gets and must write it back (writeKept) or
 // drop it.
-func (t *FileTable) readForChange() (*state, error) {
+func (t *Table) readForChange() (*kernel.Memory, error) {
 	t.mu.Lock()
 	last, lastID := t.last, t.lastID
 	t.last = nil
@@ -131,27 +147,31 @@ func (t *FileTable) readForChange() (*state, error) {
 	return t.read()
 }
 
-// writeKept writes st and keeps it as the table of the new file.
-func (t *FileTable) writeKept(st *state) error {
-	id, err := t.writeID(st)
+// writeKept writes m and keeps it as the table of the new file.
+func (t *Table) writeKept(m *kernel.Memory) error {
+	id, err := t.writeID(m)
 	if err != nil {
 		return err
 	}
 	t.mu.Lock()
-	t.last, t.lastID = st, id
+	t.last, t.lastID = m, id
 	t.mu.Unlock()
 	return nil
 }
 
 // write replaces the file by rename, so that a reader never sees half a
 // table.
-func (t *FileTable) write(st *state) error {
-	_, err := t.writeID(st)
+func (t *Table) write(m *kernel.Memory) error {
+	_, err := t.writeID(m)
 	return err
 }
 
 // writeID is write that also returns the new file's identity.
-func (t *FileTable) writeID(st *state) (fileID, error) {
+func (t *Table) writeID(m *kernel.Memory) (fileID, error) {
+	vs, err := m.List()
+	if err != nil {
+		return fileID{}, err
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(t.path), filepath.Base(t.path)+".tmp*")
 	if err != nil {
 		return fileID{}, err
@@ -160,7 +180,7 @@ func (t *FileTable) writeID(st *state) (fileID, error) {
 	// the encoding (1 MB at 10,000 destinations) into new garbage at
 	// every write.
 	bw := bufio.NewWriterSize(tmp, 64<<10)
-	err = json.NewEncoder(bw).Encode(fileFormat{Virtuals: st.list()})
+	err = json.NewEncoder(bw).Encode(fileFormat{Virtuals: vs})
 	if err == nil {
 		err = bw.Flush()
 	}
@@ -186,79 +206,68 @@ func (t *FileTable) writeID(st *state) (fileID, error) {
 	return id, nil
 }
 
-// List reads the table, in the order Memory lists it. It takes no lock:
-// the file is only ever replaced whole.
-func (t *FileTable) List() ([]Virtual, error) {
-	st, err := t.read()
+// List reads the table, in the order kernel.Memory lists it. It takes no
+// lock: the file is only ever replaced whole.
+func (t *Table) List() ([]kernel.Virtual, error) {
+	m, err := t.read()
 	if err != nil {
 		return nil, err
 	}
-	return st.list(), nil
+	return m.List()
 }
 
-func (t *FileTable) change(c Change) error {
-	return t.locked(syscall.LOCK_EX, func() error {
-		st, err := t.readForChange()
-		if err != nil {
-			return err
-		}
-		if err := st.apply(c); err != nil {
-			return err
-		}
-		return t.writeKept(st)
-	})
+// AddService adds a service; kernel.ErrExist if it is there.
+func (t *Table) AddService(s kernel.Service) error {
+	return t.Batch(func(tb kernel.Table) error { return tb.AddService(s) })
 }
 
-// AddService adds a service; ErrExist if it is there.
-func (t *FileTable) AddService(s Service) error {
-	return t.change(Change{Op: OpAddService, Service: s})
-}
-
-// UpdateService changes a service's settings; ErrNotExist if it is not there.
-func (t *FileTable) UpdateService(s Service) error {
-	return t.change(Change{Op: OpEditService, Service: s})
-}
-
-// DelService deletes a service and its destinations; ErrNotExist if it is
+// UpdateService changes a service's settings; kernel.ErrNotExist if it is
 // not there.
-func (t *FileTable) DelService(s Service) error {
-	return t.change(Change{Op: OpDelService, Service: s})
+func (t *Table) UpdateService(s kernel.Service) error {
+	return t.Batch(func(tb kernel.Table) error { return tb.UpdateService(s) })
 }
 
-// AddDestination adds a destination; ErrExist if it is there, ErrNotExist
-// if the service is not.
-func (t *FileTable) AddDestination(s Service, d Destination) error {
-	return t.change(Change{Op: OpAddDest, Service: s, Destination: d})
+// DelService deletes a service and its destinations; kernel.ErrNotExist if
+// it is not there.
+func (t *Table) DelService(s kernel.Service) error {
+	return t.Batch(func(tb kernel.Table) error { return tb.DelService(s) })
 }
 
-// UpdateDestination changes a destination; ErrNotExist if it or its
+// AddDestination adds a destination; kernel.ErrExist if it is there,
+// kernel.ErrNotExist if the service is not.
+func (t *Table) AddDestination(s kernel.Service, d kernel.Destination) error {
+	return t.Batch(func(tb kernel.Table) error { return tb.AddDestination(s, d) })
+}
+
+// UpdateDestination changes a destination; kernel.ErrNotExist if it or its
 // service is not there.
-func (t *FileTable) UpdateDestination(s Service, d Destination) error {
-	return t.change(Change{Op: OpEditDest, Service: s, Destination: d})
+func (t *Table) UpdateDestination(s kernel.Service, d kernel.Destination) error {
+	return t.Batch(func(tb kernel.Table) error { return tb.UpdateDestination(s, d) })
 }
 
-// DelDestination deletes a destination; ErrNotExist if it or its service is
-// not there.
-func (t *FileTable) DelDestination(s Service, d Destination) error {
-	return t.change(Change{Op: OpDelDest, Service: s, Destination: d})
+// DelDestination deletes a destination; kernel.ErrNotExist if it or its
+// service is not there.
+func (t *Table) DelDestination(s kernel.Service, d kernel.Destination) error {
+	return t.Batch(func(tb kernel.Table) error { return tb.DelDestination(s, d) })
 }
 
 // Batch runs fn on the table under one lock, one read and one write, with
 // the rules and errors of every other operation. A rewrite of the whole
 // file per change costs O(table) each, where the kernel's netlink costs
-// O(1): Apply batches through this so that the stand-in does not make a
-// large Sync quadratic. The file changes only if fn changed something.
-func (t *FileTable) Batch(fn func(Table) error) error {
+// O(1): kernel.Apply batches through this so that the stand-in does not
+// make a large Sync quadratic. The file changes only if fn changed
+// something.
+func (t *Table) Batch(fn func(kernel.Table) error) error {
 	return t.locked(syscall.LOCK_EX, func() error {
-		st, err := t.readForChange()
+		m, err := t.readForChange()
 		if err != nil {
 			return err
 		}
-		m := &Memory{st: st}
+		before := m.Writes()
 		err = fn(m)
-		if m.Writes() == 0 {
+		if m.Writes() == before {
 			return err
 		}
-		return errors.Join(err, t.writeKept(st))
+		return errors.Join(err, t.writeKept(m))
 	})
 }

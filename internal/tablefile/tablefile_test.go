@@ -1,35 +1,70 @@
-package kernel
+package tablefile
 
 import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
+
+	"github.com/ldirectord-go/ldirectord/kernel"
+	"github.com/ldirectord-go/ldirectord/kernel/kerneltest"
 )
 
-const helperEnv = "KERNEL_FILETABLE_HELPER"
+func TestConformance(t *testing.T) {
+	kerneltest.Conformance(t, func(t *testing.T) kernel.Table {
+		ft, err := Open(filepath.Join(t.TempDir(), "ipvs.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ft
+	})
+}
+
+// A second handle on the file, as another process would have, sees what
+// the first wrote and nothing left to change.
+func TestFileTableSync(t *testing.T) {
+	ft, err := Open(filepath.Join(t.TempDir(), "ipvs.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	desired := []kernel.Virtual{{Service: svcTCP("10.0.0.1", 80), Destinations: []kernel.Destination{dst("10.0.0.2", 80, kernel.Gate, 1)}}}
+	if _, err := kernel.Sync(ft, desired, nil); err != nil {
+		t.Fatal(err)
+	}
+	other, err := Open(ft.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, err := kernel.Sync(other, desired, nil); err != nil || len(again) != 0 {
+		t.Errorf("a second handle on the file sees changes %v, %v", again, err)
+	}
+}
+
+const helperEnv = "TABLEFILE_HELPER"
 
 var shared = svcTCP("10.0.0.1", 80)
 
 // writeMany is what each writer does, in a helper process or in the test:
 // create the shared service unless another did, then add n destinations of
 // its own, reading the table between writes.
-func writeMany(ft *FileTable, id, n int) (created bool, err error) {
+func writeMany(ft *Table, id, n int) (created bool, err error) {
 	switch err := ft.AddService(shared); {
 	case err == nil:
 		created = true
-	case !errors.Is(err, ErrExist):
+	case !errors.Is(err, kernel.ErrExist):
 		return false, err
 	}
 	for i := range n {
-		d := dst(fmt.Sprintf("10.%d.%d.%d", 100+id, i/250, i%250+1), 80, Masq, 1)
+		d := dst(fmt.Sprintf("10.%d.%d.%d", 100+id, i/250, i%250+1), 80, kernel.Masq, 1)
 		if err := ft.AddDestination(shared, d); err != nil {
 			return created, err
 		}
@@ -49,7 +84,7 @@ func TestFileTableHelperProcess(t *testing.T) {
 	}
 	path, idText, _ := strings.Cut(spec, ",")
 	id, _ := strconv.Atoi(idText)
-	ft, err := OpenFile(path)
+	ft, err := Open(path)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
@@ -68,7 +103,7 @@ func TestFileTableHelperProcess(t *testing.T) {
 // creates the service, and a reader never sees a broken file.
 func TestFileTableProcesses(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "ipvs.json")
-	ft, err := OpenFile(path)
+	ft, err := Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,38 +180,38 @@ func TestFileTableProcesses(t *testing.T) {
 	t.Logf("%d reads during the writes", reads)
 }
 
-func TestOpenFile(t *testing.T) {
+func TestOpen(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "new.json")
-	if _, err := OpenFile(path); err != nil {
-		t.Fatalf("OpenFile of a missing file: %v", err)
+	if _, err := Open(path); err != nil {
+		t.Fatalf("Open of a missing file: %v", err)
 	}
 	data, err := os.ReadFile(path)
 	if err != nil || !strings.Contains(string(data), `"virtuals"`) {
-		t.Fatalf("OpenFile did not create an empty table: %q, %v", data, err)
+		t.Fatalf("Open did not create an empty table: %q, %v", data, err)
 	}
 	bad := filepath.Join(dir, "bad.json")
 	os.WriteFile(bad, []byte("ipvsadm output, not JSON"), 0o644)
-	if _, err := OpenFile(bad); err == nil || !strings.Contains(err.Error(), "not an IPVS table") {
-		t.Errorf("OpenFile of garbage: %v, want an error that says it is not a table", err)
+	if _, err := Open(bad); err == nil || !strings.Contains(err.Error(), "not an IPVS table") {
+		t.Errorf("Open of garbage: %v, want an error that says it is not a table", err)
 	}
 	dup := filepath.Join(dir, "dup.json")
 	os.WriteFile(dup, []byte(`{"virtuals":[{"Service":{"Protocol":"tcp","Addr":"10.0.0.1","Port":80,"Scheduler":"wrr"}},
 		{"Service":{"Protocol":"tcp","Addr":"10.0.0.1","Port":80,"Scheduler":"rr"}}]}`), 0o644)
-	if _, err := OpenFile(dup); !errors.Is(err, ErrExist) {
-		t.Errorf("OpenFile of a table with a service twice: %v, want ErrExist", err)
+	if _, err := Open(dup); !errors.Is(err, kernel.ErrExist) {
+		t.Errorf("Open of a table with a service twice: %v, want ErrExist", err)
 	}
-	if _, err := OpenFile(filepath.Join(dir, "no", "such", "dir.json")); err == nil {
-		t.Error("OpenFile in a missing directory: no error")
+	if _, err := Open(filepath.Join(dir, "no", "such", "dir.json")); err == nil {
+		t.Error("Open in a missing directory: no error")
 	}
 }
 
-// A Sync on a FileTable rewrites the file once, however many changes it
+// A Sync on a Table rewrites the file once, however many changes it
 // makes, so a reader never sees it half done; single changes keep their
 // rules and errors inside the batch.
 func TestFileTableBatch(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "t.json")
-	ft, err := OpenFile(path)
+	ft, err := Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,12 +222,12 @@ func TestFileTableBatch(t *testing.T) {
 		}
 		return fi.Sys().(*syscall.Stat_t).Ino
 	}
-	desired := []Virtual{vs(svcTCP("10.0.0.1", 80))}
+	desired := []kernel.Virtual{{Service: svcTCP("10.0.0.1", 80)}}
 	for i := 0; i < 200; i++ {
-		desired[0].Destinations = append(desired[0].Destinations, dst(fmt.Sprintf("10.1.%d.%d", i/250, i%250+1), 80, Masq, 1))
+		desired[0].Destinations = append(desired[0].Destinations, dst(fmt.Sprintf("10.1.%d.%d", i/250, i%250+1), 80, kernel.Masq, 1))
 	}
 	before := inode()
-	reader, _ := OpenFile(path)
+	reader, _ := Open(path)
 	stop, partial := make(chan struct{}), make(chan int, 1)
 	go func() {
 		defer close(partial)
@@ -208,7 +243,7 @@ func TestFileTableBatch(t *testing.T) {
 			}
 		}
 	}()
-	changes, err := Sync(ft, desired, nil)
+	changes, err := kernel.Sync(ft, desired, nil)
 	close(stop)
 	if n, ok := <-partial; ok {
 		t.Errorf("a reader saw the Sync half done: %d of 200 destinations", n)
@@ -224,17 +259,17 @@ func TestFileTableBatch(t *testing.T) {
 	if err != nil || len(got) != 1 || len(got[0].Destinations) != 200 {
 		t.Fatalf("after Sync the file holds %+v, %v", got, err)
 	}
-	if _, err := Sync(ft, desired, nil); err != nil || inode() != after {
+	if _, err := kernel.Sync(ft, desired, nil); err != nil || inode() != after {
 		t.Errorf("a Sync with nothing to change rewrote the file (or failed: %v)", err)
 	}
 	// One change refused inside a batch: the others stay, the error is told.
-	err = ft.Batch(func(tb Table) error {
-		if err := tb.AddDestination(desired[0].Service, dst("10.9.9.9", 80, Masq, 1)); err != nil {
+	err = ft.Batch(func(tb kernel.Table) error {
+		if err := tb.AddDestination(desired[0].Service, dst("10.9.9.9", 80, kernel.Masq, 1)); err != nil {
 			return err
 		}
 		return tb.AddService(desired[0].Service)
 	})
-	if !errors.Is(err, ErrExist) {
+	if !errors.Is(err, kernel.ErrExist) {
 		t.Errorf("Batch with a duplicate service: %v, want ErrExist", err)
 	}
 	got, _ = ft.List()
@@ -243,17 +278,17 @@ func TestFileTableBatch(t *testing.T) {
 	}
 }
 
-// TestFileTableKeptCopyYieldsToOthers interleaves two FileTables on one
+// TestFileTableKeptCopyYieldsToOthers interleaves two Tables on one
 // file, as two processes would: each keeps the table it last wrote, and
 // must not use it once the other has written, or the other's change is
 // lost.
 func TestFileTableKeptCopyYieldsToOthers(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "ipvs.json")
-	a, err := OpenFile(path)
+	a, err := Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := OpenFile(path)
+	b, err := Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,17 +296,38 @@ func TestFileTableKeptCopyYieldsToOthers(t *testing.T) {
 	if err := a.AddService(svc); err != nil {
 		t.Fatal(err)
 	}
-	var want []Destination
-	for i, tb := range []*FileTable{a, b, a, a, b, b, a} {
-		d := dst(fmt.Sprintf("10.1.0.%d", i+1), 80, Masq, 1)
+	var want []kernel.Destination
+	for i, tb := range []*Table{a, b, a, a, b, b, a} {
+		d := dst(fmt.Sprintf("10.1.0.%d", i+1), 80, kernel.Masq, 1)
 		if err := tb.AddDestination(svc, d); err != nil {
 			t.Fatalf("add %d: %v", i, err)
 		}
 		want = append(want, d)
 	}
-	mustEqualTable(t, b, []Virtual{{Service: svc, Destinations: want}})
-	if err := a.Batch(func(tb Table) error { return tb.DelDestination(svc, want[1]) }); err != nil {
+	mustHold(t, b, kernel.Virtual{Service: svc, Destinations: want})
+	if err := a.Batch(func(tb kernel.Table) error { return tb.DelDestination(svc, want[1]) }); err != nil {
 		t.Fatal(err)
 	}
-	mustEqualTable(t, b, []Virtual{{Service: svc, Destinations: append(want[:1:1], want[2:]...)}})
+	mustHold(t, b, kernel.Virtual{Service: svc, Destinations: append(want[:1:1], want[2:]...)})
+}
+
+// mustHold fails unless tb holds exactly v, as the kernel would list it.
+func mustHold(t *testing.T, tb kernel.Table, v kernel.Virtual) {
+	t.Helper()
+	m, err := kernel.NewMemoryOf([]kernel.Virtual{v})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := m.List()
+	if got, err := tb.List(); err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("table:\n%v (%v)\nwant:\n%v", got, err, want)
+	}
+}
+
+func svcTCP(addr string, port uint16) kernel.Service {
+	return kernel.Service{Protocol: "tcp", Addr: netip.MustParseAddr(addr), Port: port, Scheduler: "wrr"}
+}
+
+func dst(addr string, port uint16, m kernel.Forward, w int) kernel.Destination {
+	return kernel.Destination{Addr: netip.MustParseAddr(addr), Port: port, Method: m, Weight: w}
 }

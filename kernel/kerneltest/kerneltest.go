@@ -1,7 +1,8 @@
 // Package kerneltest holds what tests of the daemon use to look at an IPVS
 // table: a flat view of it and conditions on that view, so that the actor
 // tests, the end-to-end tests and the VM tests ask the same questions the
-// same way.
+// same way; the conformance tests every fake Table passes; and the
+// 10,000-destination table the benchmarks of the writer's path measure.
 package kerneltest
 
 import "github.com/ldirectord-go/ldirectord/kernel"
@@ -43,4 +44,14 @@ func All(conds ...Cond) Cond {
 		}
 		return true
 	}
+}
+
+// Commands returns changes as the ipvsadm command lines they stand for,
+// the form in which tests state the changes they expect.
+func Commands(changes []kernel.Change) []string {
+	out := make([]string, 0, len(changes))
+	for _, c := range changes {
+		out = append(out, c.String())
+	}
+	return out
 }
