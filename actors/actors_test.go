@@ -292,3 +292,51 @@ func TestReloadAllStartsAndStopsInstances(t *testing.T) {
 		t.Errorf("root has %d children after b left, want the writer and one instance", n)
 	}
 }
+
+// The root waits for no child inside its Receive: while an instance is
+// busy with a reload (its file read blocks here), the status and the
+// supervision of the other instances go on.
+func TestRootAnswersWhileAnInstanceIsBusy(t *testing.T) {
+	a := mkConfig("a.cf", mkVirtual("10.0.0.1", 80, mkReal("127.0.0.2", 80, 1)))
+	b := mkConfig("b.cf", mkVirtual("10.0.0.2", 80, mkReal("127.0.0.3", 80, 1)))
+	release := make(chan struct{})
+	h := &harness{t: t, table: newMemory(), fake: newFakeChecks()}
+	h.load = func(path string) (*conf.Config, error) {
+		if path == "a.cf" {
+			<-release
+			return a, nil
+		}
+		return b, nil
+	}
+	h.run(a, b)
+	h.fake.set("127.0.0.2", true)
+	h.fake.set("127.0.0.3", true)
+	h.waitFor("both up", all(has(svc+" 127.0.0.2:80", 1), has(svc2+" 127.0.0.3:80", 1)))
+
+	reloaded := make(chan error, 1)
+	go func() { reloaded <- h.d.Reload() }()
+	time.Sleep(50 * time.Millisecond) // the reload reaches instance a, which blocks
+	status := make(chan int, 1)
+	go func() {
+		reports, err := h.d.Status()
+		if err != nil {
+			t.Errorf("Status: %v", err)
+		}
+		status <- len(reports)
+	}()
+	select {
+	case n := <-status:
+		if n != 2 {
+			t.Errorf("Status during a reload: %d reports, want 2", n)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("Status waited for an instance's reload")
+	}
+	h.d.system.Root.Send(h.rootChildren()[2], &crash{})
+	h.fake.set("127.0.0.3", false)
+	h.waitFor("the other instance, restarted, still checks", lacks(svc2+" 127.0.0.3:80"))
+	close(release)
+	if err := <-reloaded; err != nil {
+		t.Errorf("Reload: %v", err)
+	}
+}

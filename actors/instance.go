@@ -59,8 +59,10 @@ type instance struct {
 	// lost with a crashing writer is sent again after desiredResend.
 	sending, seq uint64
 	dirty        bool
-	// reporting says a report to the root is due within reportDelay.
+	// reporting says a report to the root is due; reported is when the
+	// last one went.
 	reporting bool
+	reported  time.Time
 }
 
 type graceOver struct{}
@@ -73,7 +75,8 @@ const desiredResend = 2 * time.Second
 type desiredLost struct{ seq uint64 }
 
 // reportDelay gathers the changes of health that come together into one
-// report to the root: a report copies every real's status.
+// report to the root: a report copies every real's status. A change after
+// a quiet time is reported at once.
 const reportDelay = 250 * time.Millisecond
 
 type reportDue struct{}
@@ -123,8 +126,7 @@ func (in *instance) Receive(ctx actor.Context) {
 			in.push(ctx)
 		}
 	case *reportDue:
-		in.reporting = false
-		ctx.Send(ctx.Parent(), &messages.Reported{File: in.cfg.File, Report: plan.NewReport(in.cfg, in.health, in.fallbacks)})
+		in.report(ctx)
 	case *messages.RealChanged:
 		if in.pids[msg.Virtual] == nil {
 			return
@@ -233,14 +235,25 @@ func (in *instance) taken(ctx actor.Context) {
 	}
 }
 
-// reportSoon has a report sent to the root within reportDelay.
+// reportSoon has a report sent to the root now, or reportDelay after the
+// last one.
 func (in *instance) reportSoon(ctx actor.Context) {
 	if in.reporting {
 		return
 	}
+	wait := reportDelay - time.Since(in.reported)
+	if wait <= 0 {
+		in.report(ctx)
+		return
+	}
 	in.reporting = true
 	self, root := ctx.Self(), ctx.ActorSystem().Root
-	time.AfterFunc(reportDelay, func() { root.Send(self, &reportDue{}) })
+	time.AfterFunc(wait, func() { root.Send(self, &reportDue{}) })
+}
+
+func (in *instance) report(ctx actor.Context) {
+	in.reporting, in.reported = false, time.Now()
+	ctx.Send(ctx.Parent(), &messages.Reported{File: in.cfg.File, Report: plan.NewReport(in.cfg, in.health, in.fallbacks)})
 }
 
 // reload switches to cfg: virtuals are matched by identity; unchanged and
