@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ldirectord-go/ldirectord/actors/plan"
 	"github.com/ldirectord-go/ldirectord/conf"
 	"github.com/ldirectord-go/ldirectord/internal/ipvsadm"
 	"github.com/ldirectord-go/ldirectord/kernel"
+	"github.com/ldirectord-go/ldirectord/plan"
 )
 
 // TestConfDiff runs Perl on configurations whose real servers are all up
