@@ -59,8 +59,11 @@ type Target struct {
 
 // Result is a check's verdict.
 type Result struct {
-	Up       bool
-	Reason   string
+	Up     bool
+	Reason string
+	// Duration is how long the check took. The runner that calls a check
+	// stamps it, the one place that sees the whole call; checks leave it
+	// zero.
 	Duration time.Duration
 }
 

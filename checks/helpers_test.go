@@ -62,7 +62,8 @@ func targetAt(addr netip.AddrPort, timeout time.Duration, c conf.Check) Target {
 
 // expect runs the check f (Run goes through the registry) as runCheck
 // does and fails the test unless the verdict is up as wanted, the reason
-// contains every part, and the check kept within its timeout.
+// contains every part, and the check kept within its timeout and left its
+// Duration to the runner.
 func expect(t *testing.T, f Func, tg Target, up bool, parts ...string) Result {
 	t.Helper()
 	if up {
@@ -75,6 +76,9 @@ func expect(t *testing.T, f Func, tg Target, up bool, parts ...string) Result {
 	start := time.Now()
 	r := f(ctx, tg)
 	took := time.Since(start)
+	if r.Duration != 0 {
+		t.Fatalf("check stamped Duration %v; only the runner times a check", r.Duration)
+	}
 	r.Duration = took
 	wantVerdict(t, tg, r, up, parts...)
 	if took > tg.Timeout+slack {

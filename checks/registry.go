@@ -52,8 +52,8 @@ func Services() []string {
 // its own is treated as negotiate. Checktypes on and off are not checks:
 // the caller decides those without calling Run. Run never outlives the
 // context's deadline, or t.Timeout from now when the context has none.
+// The Result's Duration is left to the caller, which times the call.
 func Run(ctx context.Context, t Target) Result {
-	start := time.Now()
 	if _, ok := ctx.Deadline(); !ok && t.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, t.Timeout)
@@ -62,9 +62,7 @@ func Run(ctx context.Context, t Target) Result {
 	if dl, ok := ctx.Deadline(); ok && t.Timeout <= 0 {
 		t.Timeout = time.Until(dl).Round(time.Millisecond)
 	}
-	r := dispatch(ctx, t)
-	r.Duration = time.Since(start)
-	return r
+	return dispatch(ctx, t)
 }
 
 func dispatch(ctx context.Context, t Target) Result {
