@@ -109,6 +109,15 @@ var directives = map[string]directive{
 		d.s.SMTP = v
 	}},
 
+	// The health extensions (extensions.go): global defaults, overridable
+	// per virtual, but sharedchecks, which is global only.
+	"rise":         {where: inBoth, apply: extension(applyRise)},
+	"slowstart":    {where: inBoth, apply: extension(applySlowStart)},
+	"failopen":     {where: inBoth, apply: extension(applyFailOpen)},
+	"flapdamping":  {where: inBoth, apply: extension(applyFlapDamping)},
+	"checkjitter":  {where: inBoth, apply: extension(applyCheckJitter)},
+	"sharedchecks": {where: inGlobal, apply: applySharedChecks},
+
 	// Global only.
 	"autoreload": {where: inGlobal, apply: func(p *parser, l srcLine, _ *draft, _ *vdraft) {
 		p.yesNo(l, &p.g.AutoReload)

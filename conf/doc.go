@@ -68,4 +68,20 @@
 //     opens the logfile and syslog, and warns about a missing
 //     maintenancedir; here those belong to the daemon.
 //   - Every error of a file is reported, not only the first.
+//
+// # Extensions
+//
+// rise, slowstart, failopen, flapdamping and checkjitter (global defaults,
+// overridable per virtual) and sharedchecks (global) are this
+// implementation's own; the Perl ldirectord refuses a file with any of
+// them, so each warns wherever it stands. Each is off at the zero value of
+// its field (rise = 1 is stored as 0), and Format prints them only when
+// they are on, or in a block that differs from the global value, so a Perl
+// configuration prints as before. Times are whole seconds written as the
+// other directives write them (30) or with Go's units (30s, 2m), at most an
+// hour; shares are written with their '%'. A flapdamping that can never act
+// (more than its count of changes cannot fit in its window at the
+// checkinterval and checkjitter that apply) is an error where it is set, and
+// a warning on a block that inherits it; an extension set in a block with
+// checktype = on or off warns that it has no effect.
 package conf

@@ -52,6 +52,9 @@ func (p *parser) finishVirtual(vd *vdraft) *Virtual {
 		v.SchedFlags = nil
 	}
 	v.Settings = p.inherit(vd, &v)
+	if !vd.bad {
+		p.checkExtensions(&vd.draft, &v.Settings, vd, &v)
+	}
 	p.resolveReals(vd, &v)
 	if vd.bad || len(p.errs) > before {
 		return nil
@@ -152,6 +155,11 @@ var settingCopies = map[string]func(dst, src *Settings){
 	"emailalertfreq":   func(d, s *Settings) { d.EmailAlertFreq = s.EmailAlertFreq },
 	"emailalertstatus": func(d, s *Settings) { d.EmailAlertStatus = s.EmailAlertStatus },
 	"smtp":             func(d, s *Settings) { d.SMTP = s.SMTP },
+	"rise":             func(d, s *Settings) { d.Rise = s.Rise },
+	"slowstart":        func(d, s *Settings) { d.SlowStart = s.SlowStart },
+	"failopen":         func(d, s *Settings) { d.FailOpen, d.FailOpenHold = s.FailOpen, s.FailOpenHold },
+	"flapdamping":      func(d, s *Settings) { d.FlapCount, d.FlapWindow = s.FlapCount, s.FlapWindow },
+	"checkjitter":      func(d, s *Settings) { d.CheckJitter = s.CheckJitter },
 }
 
 // inherit gives a virtual its effective settings: its own where it sets

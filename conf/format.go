@@ -14,8 +14,10 @@ import (
 // prints is also what the Perl ldirectord accepts, as far as the
 // configuration allows: settings only this implementation accepts per
 // virtual (readdquiescent, emailalertfrom) appear in a block only when they
-// differ from the global value, and the deprecated checkcount only when it
-// is not 1.
+// differ from the global value, the deprecated checkcount only when it is
+// not 1, and the health extensions (rise, slowstart, failopen, flapdamping,
+// checkjitter, sharedchecks), which the Perl ldirectord refuses, only when
+// they are set.
 func Format(cfg *Config) []byte {
 	var f formatter
 	f.comment("Effective configuration of %s, read from %s, every default resolved.", oneLine(cfg.Name), oneLine(cfg.File))
@@ -41,6 +43,10 @@ func Format(cfg *Config) []byte {
 	f.set("", "supervised", yesNo(g.Supervised))
 	f.set("", "fork", yesNo(g.Fork))
 	f.flags("", d, nil)
+	f.extensions("", d, nil)
+	if g.SharedChecks {
+		f.set("", "sharedchecks", "yes")
+	}
 	if g.MaintenanceDir != "" {
 		f.set("", "maintenancedir", plain(g.MaintenanceDir))
 	}
@@ -183,6 +189,7 @@ func (f *formatter) virtual(v *Virtual, g *Global) {
 	f.timing(in, s, &g.Defaults, g.Fork)
 	f.flags(in, s, &g.Defaults)
 	f.mail(in, s, &g.Defaults)
+	f.extensions(in, s, &g.Defaults)
 }
 
 // realText prints a real server's words after "real =".

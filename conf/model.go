@@ -82,6 +82,9 @@ type Global struct {
 	Supervised     bool
 	Fork           bool
 	MaintenanceDir string
+	// SharedChecks (sharedchecks = yes, an extension) lets one check of a
+	// real serve every virtual that checks that real the same way.
+	SharedChecks bool
 	// ConnectTimeout is accepted for compatibility and unused: the older
 	// page documents it as unused (the 4.12 Perl refuses it). It is kept
 	// only to be printed back.
@@ -122,6 +125,17 @@ type Settings struct {
 	SMTP             string
 	// Per virtual, ReaddQuiescent and EmailAlertFrom are extensions: the
 	// Perl ldirectord accepts them only globally.
+
+	// The health extensions, which the Perl ldirectord does not know; each
+	// is off at its zero value, so that a Perl configuration behaves as
+	// before.
+	Rise         int           // rise: good checks in a row that bring a down real back (0 or 1: one)
+	SlowStart    time.Duration // slowstart: a real back from down ramps its weight from 1 over this
+	FailOpen     int           // failopen: percent of a virtual's reals failing together that make the daemon hold its table
+	FailOpenHold time.Duration // failopen's hold: the longest the table is held (default 300s when FailOpen is set)
+	FlapCount    int           // flapdamping K: changes of state allowed within FlapWindow
+	FlapWindow   time.Duration // flapdamping W
+	CheckJitter  int           // checkjitter: percent of checkinterval by which each check moves at random
 }
 
 // Virtual is one virtual service block with its real servers.

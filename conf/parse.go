@@ -326,6 +326,7 @@ func (p *parser) finishGlobal() {
 		p.g.LogFile = DefaultLogFile
 	}
 	p.g.Defaults = s
+	p.checkExtensions(d, &p.g.Defaults, nil, nil)
 }
 
 // DefaultLogFile is where ldirectord logs when no logfile is set.
