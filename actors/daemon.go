@@ -43,6 +43,7 @@ func Start(opts Options, cfgs ...*conf.Config) (*Daemon, error) {
 	opts = opts.withDefaults()
 	opts.gate = newGate(opts.Log)
 	opts.statusChanged = make(chan struct{}, 1)
+	opts.shared = newSharedChecks()
 	go opts.gate.run()
 	quiet := func(*actor.ActorSystem) *slog.Logger { return slog.New(slog.DiscardHandler) }
 	sys := actor.NewActorSystem(actor.WithLoggerFactory(quiet))

@@ -25,7 +25,7 @@ func (a *virtualActor) spawnFallback(ctx actor.Context) {
 	if a.fb == nil || a.fbID != fb.ID {
 		a.fb, a.fbID, a.fbAddr = &proberKept{v: pv, r: fb}, fb.ID, netip.AddrPortFrom(fb.Addr, fb.Port)
 	}
-	a.fbProber = ctx.Spawn(props(a.opts, newProber(a.opts, "", a.fb), 0))
+	a.fbProber = ctx.Spawn(props(a.opts, newProber(a.opts, "", nil, a.fb), 0))
 }
 
 // updateFallback follows a reload: the same fallback server keeps its

@@ -41,6 +41,12 @@ type instanceKept struct {
 	// its real servers until they are checked again.
 	ready   bool
 	stopped bool
+	// sharing is read by the probers: whether sharedchecks is on.
+	sharing *sharing
+	// ramps are the reals whose weight slowstart ramps; failOpen, the
+	// virtuals whose table failopen holds or may hold soon.
+	ramps    plan.Ramps
+	failOpen map[conf.VirtualID]plan.FailOpen
 }
 
 type instance struct {
@@ -63,6 +69,12 @@ type instance struct {
 	// last one went.
 	reporting bool
 	reported  time.Time
+	// rampAt is when the pending rampStep fires (zero: none).
+	rampAt time.Time
+	// last is the last report sent; stale, the virtuals changed since
+	// (nil: all of them).
+	last  *plan.Report
+	stale map[conf.VirtualID]bool
 }
 
 type graceOver struct{}
@@ -77,15 +89,23 @@ type desiredLost struct{ seq uint64 }
 // reportDelay gathers the changes of health that come together into one
 // report to the root: a report copies every real's status. A change after
 // a quiet time is reported at once.
-const reportDelay = 250 * time.Millisecond
+const reportDelay = time.Second
 
 type reportDue struct{}
+
+// rampStep fires when the next slowstart step is due.
+type rampStep struct{}
+
+// failOpenDue fires when the hold of a virtual's table ends.
+type failOpenDue struct{ virtual conf.VirtualID }
 
 func newInstance(opts Options, writer *actor.PID, cfg *conf.Config) actor.Producer {
 	kept := &instanceKept{
 		cfg: cfg, health: plan.Health{}, virtuals: map[conf.VirtualID]*virtualKept{},
 		fallbacks: map[conf.VirtualID]plan.FallbackState{},
+		sharing:   &sharing{}, ramps: plan.Ramps{}, failOpen: map[conf.VirtualID]plan.FailOpen{},
 	}
+	kept.sharing.on.Store(cfg.Global.SharedChecks)
 	return func() actor.Actor {
 		log := opts.Log.With(zap.String("config", cfg.Name))
 		return &instance{
@@ -131,9 +151,12 @@ func (in *instance) Receive(ctx actor.Context) {
 		if in.pids[msg.Virtual] == nil {
 			return
 		}
-		in.health.Set(msg.Virtual, msg.Real, msg.Status)
+		in.realChanged(ctx, msg)
+	case *rampStep:
+		in.rampAt = time.Time{}
 		in.push(ctx)
-		in.reportSoon(ctx)
+	case *failOpenDue:
+		in.recheckFailOpen(ctx, msg.virtual)
 	case *messages.FallbackChecked:
 		if in.pids[msg.Virtual] == nil {
 			return
@@ -189,7 +212,7 @@ func (in *instance) spawn(ctx actor.Context, v *conf.Virtual) {
 		kept = newVirtualKept(v)
 		in.virtuals[v.ID] = kept
 	}
-	in.pids[v.ID] = ctx.Spawn(props(in.opts, newVirtual(in.opts, in.cfg.Global.MaintenanceDir, kept), proberRestarts))
+	in.pids[v.ID] = ctx.Spawn(props(in.opts, newVirtual(in.opts, in.cfg.Global.MaintenanceDir, in.sharing, kept), proberRestarts))
 }
 
 func (in *instance) watch(ctx actor.Context) {
@@ -217,10 +240,15 @@ func (in *instance) push(ctx actor.Context) {
 	in.dirty = false
 	in.seq++
 	in.sending = in.seq
+	h := plan.HeldHealth(in.health, in.failOpen)
+	desired := plan.Desired(in.cfg, h)
+	if next := plan.SlowStart(in.cfg, desired, in.ramps, time.Now()); !next.IsZero() {
+		in.stepAt(ctx, next)
+	}
 	ctx.Request(in.writer, &messages.Desired{
 		Owner:    in.owner(),
-		Virtuals: plan.Desired(in.cfg, in.health),
-		Optional: plan.Optional(in.cfg, in.health),
+		Virtuals: desired,
+		Optional: plan.Optional(in.cfg, h),
 	})
 	seq, self, root := in.seq, ctx.Self(), ctx.ActorSystem().Root
 	time.AfterFunc(desiredResend, func() { root.Send(self, &desiredLost{seq: seq}) })
@@ -232,6 +260,13 @@ func (in *instance) taken(ctx actor.Context) {
 	in.sending = 0
 	if in.dirty {
 		in.push(ctx)
+	}
+}
+
+// changed marks the report of virtual v as out of date.
+func (in *instance) changed(v conf.VirtualID) {
+	if in.stale != nil {
+		in.stale[v] = true
 	}
 }
 
@@ -253,7 +288,13 @@ func (in *instance) reportSoon(ctx actor.Context) {
 
 func (in *instance) report(ctx actor.Context) {
 	in.reporting, in.reported = false, time.Now()
-	ctx.Send(ctx.Parent(), &messages.Reported{File: in.cfg.File, Report: plan.NewReport(in.cfg, in.health, in.fallbacks)})
+	var prev *plan.Report
+	if in.stale != nil {
+		prev = in.last
+	}
+	in.last = plan.NewReport(in.cfg, in.health, in.fallbacks, in.failOpen, prev, in.stale)
+	in.stale = map[conf.VirtualID]bool{}
+	ctx.Send(ctx.Parent(), &messages.Reported{File: in.cfg.File, Report: in.last})
 }
 
 // reload switches to cfg: virtuals are matched by identity; unchanged and
@@ -272,6 +313,8 @@ func (in *instance) reload(ctx actor.Context, cfg *conf.Config) error {
 		delete(in.virtuals, v.ID)
 		delete(in.health, v.ID)
 		delete(in.fallbacks, v.ID)
+		delete(in.ramps, v.ID)
+		delete(in.failOpen, v.ID)
 	}
 	for _, v := range append(d.Changed, d.Same...) {
 		if pid := in.pids[v.ID]; pid != nil {
@@ -279,6 +322,7 @@ func (in *instance) reload(ctx actor.Context, cfg *conf.Config) error {
 		}
 	}
 	in.cfg = cfg
+	in.sharing.on.Store(cfg.Global.SharedChecks)
 	for _, v := range d.Added {
 		in.spawn(ctx, v)
 	}
@@ -291,6 +335,7 @@ func (in *instance) reload(ctx actor.Context, cfg *conf.Config) error {
 			}
 		}
 	}
+	in.stale = nil // every virtual may have changed
 	in.watch(ctx)
 	in.log.Info("configuration reloaded",
 		zap.Int("added", len(d.Added)), zap.Int("removed", len(d.Removed)), zap.Int("changed", len(d.Changed)))
@@ -347,4 +392,94 @@ func (in *instance) shutdown(ctx actor.Context) {
 	}
 	ctx.Send(in.writer, rel)
 	in.log.Info("stopping", zap.Int("kept_virtuals", len(rel.Keep)))
+}
+
+// realChanged takes a real server's new status into the health, the
+// slowstart ramps and the failopen judgement, and the table.
+func (in *instance) realChanged(ctx actor.Context, msg *messages.RealChanged) {
+	now := time.Now()
+	in.health.Set(msg.Virtual, msg.Real, msg.Status)
+	v := in.virtual(msg.Virtual)
+	switch {
+	case v == nil:
+	case msg.Returned && v.Settings.SlowStart > 0:
+		in.ramps.Start(v.ID, msg.Real, now)
+	case msg.Status != plan.Up:
+		in.ramps.Stop(v.ID, msg.Real)
+	}
+	if v != nil && v.Settings.FailOpen > 0 {
+		was := in.failOpen[v.ID]
+		f := was.Judge(v, in.health[v.ID], msg.Real, msg.Status, now)
+		in.setFailOpen(ctx, v, was, f)
+	}
+	in.push(ctx)
+	in.changed(msg.Virtual)
+	in.reportSoon(ctx)
+}
+
+func (in *instance) virtual(id conf.VirtualID) *conf.Virtual {
+	for _, v := range in.cfg.Virtuals {
+		if v.ID == id {
+			return v
+		}
+	}
+	return nil
+}
+
+// recheckFailOpen ends the hold of v's table when its time is up.
+func (in *instance) recheckFailOpen(ctx actor.Context, id conf.VirtualID) {
+	v := in.virtual(id)
+	if v == nil {
+		return
+	}
+	was := in.failOpen[id]
+	in.setFailOpen(ctx, v, was, was.Recheck(v, in.health[id], time.Now()))
+	in.push(ctx)
+	in.changed(id)
+	in.reportSoon(ctx)
+}
+
+// setFailOpen keeps f and says loudly when the hold of v's table begins
+// and ends.
+func (in *instance) setFailOpen(ctx actor.Context, v *conf.Virtual, was, f plan.FailOpen) {
+	in.failOpen[v.ID] = f
+	switch {
+	case !was.Held() && f.Held():
+		subject := fmt.Sprintf("Fail-open: %d of %d real servers of %s failed together; the table is held as it was",
+			len(f.Downs), len(v.Reals), v.ID)
+		in.log.Error("fail-open: so many real servers failed together that the fault is taken for the director's own; the table is held",
+			zap.String("virtual", string(v.ID)), zap.Int("failed", len(f.Downs)), zap.Int("reals", len(v.Reals)),
+			zap.Int("failopen_percent", v.Settings.FailOpen), zap.Duration("hold", v.Settings.FailOpenHold))
+		in.alert(v, subject)
+		self, root, id := ctx.Self(), ctx.ActorSystem().Root, v.ID
+		time.AfterFunc(v.Settings.FailOpenHold, func() { root.Send(self, &failOpenDue{virtual: id}) })
+	case was.Held() && !f.Held():
+		in.log.Warn("fail-open over: the table follows the checks again", zap.String("virtual", string(v.ID)),
+			zap.Duration("held", time.Since(was.Since)))
+		in.alert(v, fmt.Sprintf("Fail-open over: the table of %s follows the checks again", v.ID))
+	}
+}
+
+// alert mails subject about v, as emailalert says.
+func (in *instance) alert(v *conf.Virtual, subject string) {
+	s := v.Settings
+	if !plan.MailWanted(s, plan.Running) {
+		return
+	}
+	m := plan.AlertMail(v, in.opts.Hostname, s.EmailAlertFrom, subject, plan.Running)
+	if s.SMTP == "" {
+		in.effects.submit(m)
+		return
+	}
+	in.effects.mail(plan.SMTPAddr(s.SMTP), m)
+}
+
+// stepAt has the table written again at the next slowstart step.
+func (in *instance) stepAt(ctx actor.Context, at time.Time) {
+	if !in.rampAt.IsZero() && !in.rampAt.After(at) {
+		return
+	}
+	in.rampAt = at
+	self, root := ctx.Self(), ctx.ActorSystem().Root
+	time.AfterFunc(time.Until(at), func() { root.Send(self, &rampStep{}) })
 }

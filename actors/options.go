@@ -47,6 +47,9 @@ type Options struct {
 
 	// gate holds checks back while the daemon is short of CPU.
 	gate *gate
+	// shared holds the verdicts the configurations with sharedchecks
+	// share.
+	shared *sharedChecks
 	// statusChanged is poked (never blocking) when a report reached the
 	// root, for Daemon.StatusChanged.
 	statusChanged chan struct{}

@@ -1,8 +1,8 @@
 package actors
 
 // A prober owns the health checking of one real server of one virtual
-// service: its timer (checkinterval, with a random offset so that probers do
-// not fire together), the check in flight (run off the actor through
+// service: its timer (checkinterval, with an offset so that probers do not
+// fire together, and checkjitter), the check in flight (run off the actor through
 // plan.Probe, so that a slow server delays nothing), the maintenancedir test
 // and the real server's state, decided here by plan.Observe. The state and
 // the real as last reloaded live in a proberKept that the prober's
@@ -46,6 +46,7 @@ type proberKept struct {
 type prober struct {
 	opts           Options
 	maintenanceDir string
+	sharing        *sharing
 	*proberKept
 
 	token   *int // this incarnation; stale ticks and results carry another
@@ -59,23 +60,23 @@ type prober struct {
 	namesAt time.Time
 }
 
-func newProber(opts Options, maintenanceDir string, kept *proberKept) actor.Producer {
+func newProber(opts Options, maintenanceDir string, sh *sharing, kept *proberKept) actor.Producer {
 	return func() actor.Actor {
-		return &prober{opts: opts, maintenanceDir: maintenanceDir, proberKept: kept, token: new(int)}
+		return &prober{opts: opts, maintenanceDir: maintenanceDir, sharing: sh, proberKept: kept, token: new(int)}
 	}
 }
 
 func (p *prober) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
-		p.after(ctx, firstOffset(p.v.Settings.CheckInterval))
+		p.after(ctx, plan.FirstOffset(p.v.Settings.CheckInterval, p.v.Settings.CheckJitter, string(p.r.ID), rand.Float64()))
 	case *messages.UpdateReal:
 		p.v, p.r = msg.Virtual, msg.Real
 	case *proberTick:
 		if msg.token != p.token {
 			return
 		}
-		p.after(ctx, p.v.Settings.CheckInterval)
+		p.after(ctx, plan.CheckDelay(p.v.Settings.CheckInterval, p.v.Settings.CheckJitter, rand.Float64()))
 		if !p.running {
 			p.start(ctx)
 		}
@@ -98,16 +99,6 @@ func (p *prober) Receive(ctx actor.Context) {
 	}
 }
 
-// firstOffset spreads the first checks of all probers over
-// plan.FirstSpread.
-func firstOffset(interval time.Duration) time.Duration {
-	spread := plan.FirstSpread(interval)
-	if spread <= 0 {
-		return 0
-	}
-	return rand.N(spread)
-}
-
 func (p *prober) after(ctx actor.Context, d time.Duration) {
 	if p.timer != nil {
 		p.timer.Stop()
@@ -125,14 +116,22 @@ func (p *prober) start(ctx actor.Context) {
 	}
 	names := p.maintenanceNames()
 	// A check the gate lets in at once (always, unless the daemon is
-	// short of CPU) runs now; one that must wait has its deadline from
-	// when it is let in, and only the prober's stop ends its wait.
+	// short of CPU) has its deadline from now. One that must wait gets a
+	// context that only the prober's stop ends, and its deadline once it
+	// is let in.
 	gate := p.opts.gate
 	admitted := gate.tryEnter()
-	cctx, cancel := context.WithCancel(context.Background())
+	var cctx context.Context
+	var cancel context.CancelFunc
+	if admitted {
+		cctx, cancel = probe.Context(context.Background())
+	} else {
+		cctx, cancel = context.WithCancel(context.Background())
+	}
 	p.running, p.cancel = true, cancel
 	p.started, p.timeout = time.Now(), probe.Deadline
-	tok, self, root, check, dir := p.token, ctx.Self(), ctx.ActorSystem().Root, p.opts.Check, p.maintenanceDir
+	tok, self, root, check, dir, shared := p.token, ctx.Self(), ctx.ActorSystem().Root, p.opts.Check, p.maintenanceDir, p.sharing.checks(p.opts.shared)
+	fresh := p.v.Settings.CheckInterval
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
@@ -149,13 +148,20 @@ func (p *prober) start(ctx actor.Context) {
 				done.result = checks.Result{Reason: "stopped while waiting to run"}
 				return
 			}
+			var cancelCheck context.CancelFunc
+			cctx, cancelCheck = probe.Context(cctx)
+			defer cancelCheck()
 		}
 		defer gate.leave()
 		if f, ok := plan.InMaintenance(dir, names); ok {
 			done.result = checks.Result{Reason: "maintenance file " + f}
 			return
 		}
-		done.result = probe.Run(cctx, check)
+		if shared == nil {
+			done.result = probe.Run(cctx, check)
+			return
+		}
+		done.result = shared.do(plan.ShareKey(probe), fresh, func() checks.Result { return probe.Run(cctx, check) })
 	}()
 }
 
@@ -180,7 +186,7 @@ func (p *prober) maintenanceNames() []string {
 
 func (p *prober) observe(ctx actor.Context, res checks.Result) plan.Transition {
 	var tr plan.Transition
-	p.state, tr = plan.Observe(p.state, res.Up, p.v.Settings.FailureCount)
+	p.state, tr = plan.Observe(p.state, res.Up, time.Now(), plan.RulesOf(p.v.Settings))
 	ctx.Send(ctx.Parent(), &messages.Checked{Real: p.r.ID, State: p.state, Transition: tr, Result: res})
 	return tr
 }

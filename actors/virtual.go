@@ -52,6 +52,7 @@ func newVirtualKept(v *conf.Virtual) *virtualKept {
 type virtualActor struct {
 	opts           Options
 	maintenanceDir string
+	sharing        *sharing
 	log            *zap.Logger
 	effects        *sideEffects
 	*virtualKept
@@ -60,11 +61,11 @@ type virtualActor struct {
 	fbProber *actor.PID
 }
 
-func newVirtual(opts Options, maintenanceDir string, kept *virtualKept) actor.Producer {
+func newVirtual(opts Options, maintenanceDir string, sh *sharing, kept *virtualKept) actor.Producer {
 	return func() actor.Actor {
 		log := opts.Log.With(zap.String("virtual", string(kept.v.ID)))
 		return &virtualActor{
-			opts: opts, maintenanceDir: maintenanceDir, log: log, virtualKept: kept,
+			opts: opts, maintenanceDir: maintenanceDir, sharing: sh, log: log, virtualKept: kept,
 			probers: map[conf.RealID]*actor.PID{},
 			effects: &sideEffects{log: log, timeout: opts.SideEffectTimeout, sendmail: opts.Sendmail},
 		}
@@ -98,7 +99,7 @@ func (a *virtualActor) spawn(ctx actor.Context, r *conf.Real) {
 		kept = &proberKept{v: a.v, r: r}
 		a.reals[r.ID] = kept
 	}
-	a.probers[r.ID] = ctx.Spawn(props(a.opts, newProber(a.opts, a.maintenanceDir, kept), 0))
+	a.probers[r.ID] = ctx.Spawn(props(a.opts, newProber(a.opts, a.maintenanceDir, a.sharing, kept), 0))
 }
 
 func (a *virtualActor) real(id conf.RealID) *conf.Real {
@@ -115,24 +116,39 @@ func (a *virtualActor) checked(ctx actor.Context, msg *messages.Checked) {
 	if r == nil || a.probers[msg.Real] == nil {
 		return // removed by a reload while its check ran
 	}
-	a.statuses[msg.Real] = msg.State.Status
+	was, now := a.statuses[msg.Real], msg.State.Status
+	a.statuses[msg.Real] = now
 	a.log.Debug("checked", zap.String("real", string(r.ID)), zap.Bool("up", msg.Result.Up),
 		zap.String("reason", msg.Result.Reason), zap.Duration("took", msg.Result.Duration))
 	a.monitor(r, msg)
-	now := time.Now()
-	switch msg.Transition {
+	at := time.Now()
+	tr := msg.Transition
+	if tr == plan.Damped {
+		a.log.Warn("real server flapping: held down", zap.String("real", string(r.ID)),
+			zap.Time("until", msg.State.HeldUntil), zap.Duration("penalty", msg.State.Penalty),
+			zap.Int("changes", a.v.Settings.FlapCount), zap.Duration("within", a.v.Settings.FlapWindow))
+		if was == plan.Down {
+			tr = plan.Same
+		} else {
+			tr = plan.WentDown
+		}
+	}
+	switch tr {
 	case plan.WentUp, plan.WentDown:
-		a.log.Info("real server "+msg.State.Status.String(),
+		a.log.Info("real server "+now.String(),
 			zap.String("real", string(r.ID)), zap.String("reason", msg.Result.Reason), zap.Duration("took", msg.Result.Duration))
-		a.alert(r, msg.State.Status, now, false)
-		ctx.Send(ctx.Parent(), &messages.RealChanged{Virtual: a.v.ID, Real: r.ID, Status: msg.State.Status})
+		a.alert(r, now, at, false)
+		ctx.Send(ctx.Parent(), &messages.RealChanged{Virtual: a.v.ID, Real: r.ID, Status: now, Returned: was == plan.Down && now == plan.Up})
 		a.fallbackCommand()
 	case plan.SoftFailure:
 		a.log.Info("real server soft failure", zap.String("real", string(r.ID)),
 			zap.Int("failure", msg.State.Failures), zap.Int("failurecount", a.v.Settings.FailureCount), zap.String("reason", msg.Result.Reason))
+	case plan.Rising:
+		a.log.Info("real server rising", zap.String("real", string(r.ID)),
+			zap.Int("good", msg.State.Successes), zap.Int("rise", a.v.Settings.Rise))
 	case plan.Same:
-		if msg.State.Status == plan.Down && plan.ResendDue(a.v.Settings, a.lastMail[r.ID], now) {
-			a.alert(r, plan.Down, now, true)
+		if now == plan.Down && plan.ResendDue(a.v.Settings, a.lastMail[r.ID], at) {
+			a.alert(r, plan.Down, at, true)
 		}
 	}
 	if a.daemon == plan.Starting && a.allChecked() {

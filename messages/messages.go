@@ -91,6 +91,9 @@ type RealChanged struct {
 	Virtual conf.VirtualID
 	Real    conf.RealID
 	Status  plan.Status
+	// Returned says it came up from down (not from its first check):
+	// slowstart ramps its weight.
+	Returned bool
 }
 
 // Shutdown asks the root (and the root asks each instance) to stop; the

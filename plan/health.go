@@ -1,6 +1,10 @@
 package plan
 
-import "github.com/ldirectord-go/ldirectord/conf"
+import (
+	"time"
+
+	"github.com/ldirectord-go/ldirectord/conf"
+)
 
 // Status is what the daemon knows about a real server.
 type Status int
@@ -22,15 +26,38 @@ func (s Status) String() string {
 	return "unknown"
 }
 
-// RealState is the health of one real server as the prober keeps it; it
-// survives a restart of the prober because the virtual actor holds a copy.
+// RealState is the health of one real server as its prober decides and
+// keeps it.
 type RealState struct {
 	Status Status
 	// Failures counts consecutive failed checks while the server is up
-	// (the soft failures before failurecount is reached).
-	Failures int
+	// (the soft failures before failurecount is reached); Successes
+	// counts consecutive good checks while it is down (rise).
+	Failures  int
+	Successes int
 	// Round counts checks done, for checktype = N.
 	Round int
+	// Changes are the times of the recent changes of status, oldest
+	// first, for flapdamping; Penalty is the hold of the last damping,
+	// which grows while the real keeps flapping and decays while it does
+	// not; until HeldUntil the real stays down whatever its checks say.
+	Changes   []time.Time
+	Penalty   time.Duration
+	HeldUntil time.Time
+}
+
+// Rules are how check results move a real server between up and down;
+// each rule beyond failurecount is off at its zero value.
+type Rules struct {
+	FailureCount int
+	Rise         int
+	FlapCount    int
+	FlapWindow   time.Duration
+}
+
+// RulesOf are the rules the settings of a virtual give.
+func RulesOf(s conf.Settings) Rules {
+	return Rules{FailureCount: s.FailureCount, Rise: s.Rise, FlapCount: s.FlapCount, FlapWindow: s.FlapWindow}
 }
 
 // Transition says how a check result changed a real server.
@@ -42,25 +69,49 @@ const (
 	WentUp
 	WentDown
 	SoftFailure // failed, but fewer than failurecount times in a row
+	Rising      // good, but fewer than rise times in a row since it went down
+	// Damped: the real changed state more than flapdamping allows; it is
+	// down now (whatever it was) and held so until HeldUntil.
+	Damped
 )
 
-// Observe applies one check result to a real server's state: a success
-// brings it up and resets the failure counter; failures take an up server
-// down only after failureCount of them in a row. A server that was never
-// checked goes down on its first failure, as it carries no traffic yet.
-func Observe(s RealState, ok bool, failureCount int) (RealState, Transition) {
-	if failureCount < 1 {
-		failureCount = 1
-	}
+// maxPenaltyWindows bounds a flapping real's hold, in flapdamping windows.
+const maxPenaltyWindows = 8
+
+// Observe applies one check result, at now, to a real server's state.
+// Failures take an up server down only after failurecount of them in a
+// row; a server that was never checked goes down on its first failure (it
+// carries no traffic yet) and comes up on its first success. A down server
+// comes back after rise good checks in a row. A server that changes state
+// more than FlapCount times within FlapWindow is held down for a penalty:
+// one window at first, doubled each time it is damped again before the
+// last penalty decayed (it halves with every window of calm after the
+// hold), at most maxPenaltyWindows windows.
+func Observe(s RealState, ok bool, now time.Time, r Rules) (RealState, Transition) {
 	s.Round++
 	if ok {
 		s.Failures = 0
-		if s.Status == Up {
+		switch s.Status {
+		case Up:
 			return s, Same
+		case Down:
+			s.Successes++
+			if now.Before(s.HeldUntil) {
+				return s, Same
+			}
+			if s.Successes < max(1, r.Rise) {
+				return s, Rising
+			}
 		}
+		s.Successes = 0
+		wasDown := s.Status == Down
 		s.Status = Up
-		return s, WentUp
+		if !wasDown {
+			return s, WentUp
+		}
+		return damp(s, now, r, WentUp)
 	}
+	s.Successes = 0
 	switch s.Status {
 	case Down:
 		return s, Same
@@ -69,12 +120,44 @@ func Observe(s RealState, ok bool, failureCount int) (RealState, Transition) {
 		return s, WentDown
 	}
 	s.Failures++
-	if s.Failures < failureCount {
+	if s.Failures < max(1, r.FailureCount) {
 		return s, SoftFailure
 	}
 	s.Status = Down
 	s.Failures = 0
-	return s, WentDown
+	return damp(s, now, r, WentDown)
+}
+
+// damp records a change of state made at now and holds the real down when
+// it is one change too many.
+func damp(s RealState, now time.Time, r Rules, tr Transition) (RealState, Transition) {
+	if r.FlapCount < 1 || r.FlapWindow <= 0 {
+		return s, tr
+	}
+	recent := s.Changes[:0:0]
+	for _, t := range s.Changes {
+		if now.Sub(t) < r.FlapWindow {
+			recent = append(recent, t)
+		}
+	}
+	s.Changes = append(recent, now)
+	if len(s.Changes) <= r.FlapCount {
+		return s, tr
+	}
+	p := s.Penalty
+	if !s.HeldUntil.IsZero() {
+		for calm := now.Sub(s.HeldUntil); calm >= r.FlapWindow && p > 0; calm -= r.FlapWindow {
+			p /= 2
+		}
+	}
+	if p < r.FlapWindow {
+		p = r.FlapWindow
+	} else {
+		p = min(2*p, maxPenaltyWindows*r.FlapWindow)
+	}
+	s.Status, s.Failures, s.Successes, s.Changes = Down, 0, 0, nil
+	s.Penalty, s.HeldUntil = p, now.Add(p)
+	return s, Damped
 }
 
 // Health is the status of every real server of a configuration, by virtual

@@ -131,7 +131,7 @@ func TestObserve(t *testing.T) {
 			var s RealState
 			for i, st := range c.steps {
 				var tr Transition
-				s, tr = Observe(s, st.ok, c.fc)
+				s, tr = Observe(s, st.ok, time.Time{}, Rules{FailureCount: c.fc})
 				if tr != st.want || s.Status != st.st {
 					t.Fatalf("step %d (ok=%v): transition %v status %v, want %v %v", i, st.ok, tr, s.Status, st.want, st.st)
 				}

@@ -32,16 +32,20 @@ func NewProbe(v *conf.Virtual, r *conf.Real, round int) Probe {
 	return p
 }
 
+// Context is parent bounded by the probe's deadline from now: the context
+// to Run the check in, made when the check may start.
+func (p Probe) Context(parent context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(parent, p.Deadline)
+}
+
 // Run runs the check with check (checks.Run, or a test's stand-in) within
-// ctx and the probe's deadline from now, and stamps the result with the
-// time the check took: the one place a check's duration is measured, so
-// that time spent waiting to run is never counted.
+// ctx, which Context made, and stamps the result with the time the check
+// took: the one place a check's duration is measured, so that time spent
+// waiting to run is never counted.
 func (p Probe) Run(ctx context.Context, check checks.Func) checks.Result {
 	if p.Fixed {
 		return p.Verdict
 	}
-	ctx, cancel := context.WithTimeout(ctx, p.Deadline)
-	defer cancel()
 	start := time.Now()
 	res := check(ctx, p.Target)
 	res.Duration = time.Since(start)

@@ -105,7 +105,10 @@ func TestProbeRun(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 		return checks.Result{Up: true, Reason: "ok", Duration: time.Hour}
 	}
-	res := NewProbe(v, r, 0).Run(context.Background(), slow)
+	p := NewProbe(v, r, 0)
+	ctx, cancel := p.Context(context.Background())
+	defer cancel()
+	res := p.Run(ctx, slow)
 	if left <= 0 || left > 200*time.Millisecond {
 		t.Errorf("the check had %v left, want checktimeout's 200ms at most", left)
 	}
@@ -146,7 +149,7 @@ func TestNewReport(t *testing.T) {
 	h.Set(v.ID, r1.ID, Up)
 	h.Set(v.ID, "10.9.9.9:80", Down) // a real no longer configured
 	fbs := map[conf.VirtualID]FallbackState{v.ID: {Status: Down, Reason: "refused"}}
-	rep := NewReport(cfg, h, fbs)
+	rep := NewReport(cfg, h, fbs, nil, nil, nil)
 	want := Health{v.ID: {r1.ID: Up, r2.ID: Unknown}}
 	if !reflect.DeepEqual(rep.Health, want) {
 		t.Errorf("report health = %v, want %v: every configured real, unchecked ones unknown", rep.Health, want)
@@ -155,5 +158,20 @@ func TestNewReport(t *testing.T) {
 	fbs[v.ID] = FallbackState{Status: Up}
 	if rep.Health[v.ID][r1.ID] != Up || rep.Fallbacks[v.ID].Status != Down {
 		t.Error("the report changed with the health it was made from: it must be a snapshot")
+	}
+
+	w := virtual(real("10.2.0.1", 80, 1))
+	w.ID = "tcp:10.0.0.1:81"
+	cfg.Virtuals = append(cfg.Virtuals, w)
+	h.Set(w.ID, "10.2.0.1:80", Up)
+	next := NewReport(cfg, h, fbs, nil, rep, map[conf.VirtualID]bool{w.ID: true})
+	if next.Health[v.ID][r1.ID] != Up {
+		t.Error("a virtual that is not dirty was copied again instead of taken from the last report")
+	}
+	if next.Health[w.ID]["10.2.0.1:80"] != Up {
+		t.Errorf("the dirty virtual = %v, want its real up", next.Health[w.ID])
+	}
+	if again := NewReport(cfg, h, fbs, nil, rep, map[conf.VirtualID]bool{v.ID: true}); again.Health[v.ID][r1.ID] != Down {
+		t.Error("a dirty virtual was taken from the last report")
 	}
 }

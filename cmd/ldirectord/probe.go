@@ -91,7 +91,11 @@ func probeOne(v *conf.Virtual, r *conf.Real, check checks.Func) (string, checks.
 	p := plan.NewProbe(v, r, round)
 	done := make(chan checks.Result, 1)
 	start := time.Now()
-	go func() { done <- p.Run(context.Background(), check) }()
+	go func() {
+		ctx, cancel := p.Context(context.Background())
+		defer cancel()
+		done <- p.Run(ctx, check)
+	}()
 	select {
 	case res := <-done:
 		return checkName(p.Target), res

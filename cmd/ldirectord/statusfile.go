@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -18,8 +19,8 @@ func statusFilePath(pidFile string) string {
 	return strings.TrimSuffix(pidFile, ".pid") + ".status"
 }
 
-// formatStatus is one line per real and fallback server: virtual, kind,
-// address, state, sorted.
+// formatStatus is one line per real and fallback server (virtual, kind,
+// address, state) and per virtual whose table failopen holds, sorted.
 func formatStatus(reports []*plan.Report) string {
 	var lines []string
 	for _, r := range reports {
@@ -30,6 +31,10 @@ func formatStatus(reports []*plan.Report) string {
 		}
 		for vid, fb := range r.Fallbacks {
 			lines = append(lines, fmt.Sprintf("%s fallback %s %s (not in the table's decisions)", vid, fb.Fallback, fb.Status))
+		}
+		for vid, h := range r.FailOpen {
+			lines = append(lines, fmt.Sprintf("%s fail-open since %s: %d real servers failed together; the table is held as it was",
+				vid, h.Since.Format(time.DateTime), h.Failed))
 		}
 	}
 	slices.Sort(lines)
