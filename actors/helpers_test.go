@@ -176,7 +176,7 @@ func mkConfig(file string, vs ...*conf.Virtual) *conf.Config {
 }
 
 type harness struct {
-	t     *testing.T
+	t     testing.TB
 	table *kernel.Memory
 	fake  *fakeChecks
 	logs  *observer.ObservedLogs
