@@ -123,6 +123,7 @@ func TestManualDescribesEveryDirective(t *testing.T) {
 	roff, _ := render(t)
 	entries := tags(roff)
 	want := append(lines(t, "reference-directives.txt"), perlDirectives(t)...)
+	want = append(want, lines(t, "extension-directives.txt")...)
 	for _, d := range want {
 		if !hasEntry(entries, d+" =") {
 			t.Errorf("the manual has no entry \"%s = ...\" for directive %s", d, d)
@@ -151,7 +152,7 @@ func TestManualDescribesCommandsOptionsChecksAndServices(t *testing.T) {
 	for _, s := range []string{"dns", "ftp", "http", "https", "http_proxy", "imap", "imaps", "ldap", "ldaps", "mysql", "nntp", "none", "oracle", "pgsql", "pop", "pops", "radius", "simpletcp", "sip", "smtp", "submission"} {
 		entry("service", s)
 	}
-	for _, section := range []string{"SYNOPSIS", "COMMANDS", "OPTIONS", "CONFIGURATION", "CHECK TYPES", "SERVICES", "RELOADING", "LOG FILES", "DIFFERENCES FROM THE PERL LDIRECTORD", "FILES", "EXIT STATUS"} {
+	for _, section := range []string{"SYNOPSIS", "COMMANDS", "OPTIONS", "CONFIGURATION", "CHECK TYPES", "SERVICES", "RELOADING", "LOG FILES", "DIFFERENCES FROM THE PERL LDIRECTORD", "EXTENSIONS", "FILES", "EXIT STATUS"} {
 		if !regexp.MustCompile(`(?m)^` + section + `$`).MatchString(text) {
 			t.Errorf("the manual has no section %s", section)
 		}
