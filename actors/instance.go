@@ -409,7 +409,7 @@ func (in *instance) realChanged(ctx actor.Context, msg *messages.RealChanged) {
 	}
 	if v != nil && v.Settings.FailOpen > 0 {
 		was := in.failOpen[v.ID]
-		f := was.Judge(v, in.health[v.ID], msg.Real, msg.Status, now)
+		f := was.Judge(v, in.health[v.ID], msg.Real, msg.Status, msg.Maintenance, now)
 		in.setFailOpen(ctx, v, was, f)
 	}
 	in.push(ctx)

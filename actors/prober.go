@@ -30,9 +30,10 @@ import (
 type proberTick struct{ token *int }
 
 type checkDone struct {
-	token  *int
-	result checks.Result
-	panic  any
+	token       *int
+	result      checks.Result
+	maintenance bool // the result is a maintenance file's, not a check's
+	panic       any
 }
 
 // proberKept is what a prober must not lose when it restarts: only the
@@ -88,7 +89,7 @@ func (p *prober) Receive(ctx actor.Context) {
 		if msg.panic != nil {
 			panic(fmt.Sprintf("check of real server %s panicked: %v", p.r.ID, msg.panic))
 		}
-		if p.observe(ctx, msg.result) == plan.SoftFailure {
+		if p.observe(ctx, msg.result, msg.maintenance) == plan.SoftFailure {
 			// The next check follows at once, one timeout after the
 			// start of this one, so that a real server is out within
 			// checkinterval + timeout × failurecount.
@@ -111,7 +112,7 @@ func (p *prober) after(ctx actor.Context, d time.Duration) {
 func (p *prober) start(ctx actor.Context) {
 	probe := plan.NewProbe(p.v, p.r, p.state.Round)
 	if probe.Fixed {
-		p.observe(ctx, probe.Verdict)
+		p.observe(ctx, probe.Verdict, false)
 		return
 	}
 	names := p.maintenanceNames()
@@ -154,7 +155,7 @@ func (p *prober) start(ctx actor.Context) {
 		}
 		defer gate.leave()
 		if f, ok := plan.InMaintenance(dir, names); ok {
-			done.result = checks.Result{Reason: "maintenance file " + f}
+			done.result, done.maintenance = checks.Result{Reason: "maintenance file " + f}, true
 			return
 		}
 		if shared == nil {
@@ -184,10 +185,10 @@ func (p *prober) maintenanceNames() []string {
 	return p.names
 }
 
-func (p *prober) observe(ctx actor.Context, res checks.Result) plan.Transition {
+func (p *prober) observe(ctx actor.Context, res checks.Result, maintenance bool) plan.Transition {
 	var tr plan.Transition
 	p.state, tr = plan.Observe(p.state, res.Up, time.Now(), plan.RulesOf(p.v.Settings))
-	ctx.Send(ctx.Parent(), &messages.Checked{Real: p.r.ID, State: p.state, Transition: tr, Result: res})
+	ctx.Send(ctx.Parent(), &messages.Checked{Real: p.r.ID, State: p.state, Transition: tr, Result: res, Maintenance: maintenance})
 	return tr
 }
 

@@ -138,7 +138,8 @@ func (a *virtualActor) checked(ctx actor.Context, msg *messages.Checked) {
 		a.log.Info("real server "+now.String(),
 			zap.String("real", string(r.ID)), zap.String("reason", msg.Result.Reason), zap.Duration("took", msg.Result.Duration))
 		a.alert(r, now, at, false)
-		ctx.Send(ctx.Parent(), &messages.RealChanged{Virtual: a.v.ID, Real: r.ID, Status: now, Returned: was == plan.Down && now == plan.Up})
+		ctx.Send(ctx.Parent(), &messages.RealChanged{Virtual: a.v.ID, Real: r.ID, Status: now,
+			Returned: was == plan.Down && now == plan.Up, Maintenance: msg.Maintenance})
 		a.fallbackCommand()
 	case plan.SoftFailure:
 		a.log.Info("real server soft failure", zap.String("real", string(r.ID)),

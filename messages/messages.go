@@ -83,6 +83,9 @@ type Checked struct {
 	State      plan.RealState
 	Transition plan.Transition
 	Result     checks.Result
+	// Maintenance says the real was found in maintenancedir: taken out
+	// on purpose, not failed.
+	Maintenance bool
 }
 
 // RealChanged is sent by a virtual actor to its instance when one of its
@@ -92,8 +95,10 @@ type RealChanged struct {
 	Real    conf.RealID
 	Status  plan.Status
 	// Returned says it came up from down (not from its first check):
-	// slowstart ramps its weight.
-	Returned bool
+	// slowstart ramps its weight. Maintenance says it went down because
+	// an operator put it into maintenance, which failopen never holds.
+	Returned    bool
+	Maintenance bool
 }
 
 // Shutdown asks the root (and the root asks each instance) to stop; the

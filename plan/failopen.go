@@ -30,14 +30,18 @@ func FailOpenWindow(s conf.Settings) time.Duration {
 // Judge updates f at now after real r of v went to st, given the statuses
 // of v's real servers (with r's new one). It opens when more than P% of
 // the reals went down within FailOpenWindow of each other, and closes
-// when less than P% are down or FailOpenHold after it opened.
-func (f FailOpen) Judge(v *conf.Virtual, statuses map[conf.RealID]Status, r conf.RealID, st Status, now time.Time) FailOpen {
+// when less than P% are down or FailOpenHold after it opened. A real taken
+// down on purpose (maintenance) is no failure: it never counts, and is
+// never held.
+func (f FailOpen) Judge(v *conf.Virtual, statuses map[conf.RealID]Status, r conf.RealID, st Status, deliberate bool, now time.Time) FailOpen {
 	f = f.Recheck(v, statuses, now)
 	if v.Settings.FailOpen <= 0 {
 		return f
 	}
-	if st == Down {
+	if st == Down && !deliberate {
 		f.Downs[r] = now
+	} else {
+		delete(f.Downs, r)
 	}
 	return f.decide(v, statuses, now)
 }

@@ -196,11 +196,11 @@ func TestFailOpen(t *testing.T) {
 	var f FailOpen
 	down := func(i int, at time.Duration) {
 		st[reals[i].ID] = Down
-		f = f.Judge(v, st, reals[i].ID, Down, t0.Add(at))
+		f = f.Judge(v, st, reals[i].ID, Down, false, t0.Add(at))
 	}
 	up := func(i int, at time.Duration) {
 		st[reals[i].ID] = Up
-		f = f.Judge(v, st, reals[i].ID, Up, t0.Add(at))
+		f = f.Judge(v, st, reals[i].ID, Up, false, t0.Add(at))
 	}
 	down(0, 0)
 	down(1, time.Second)
@@ -260,9 +260,21 @@ func TestFailOpen(t *testing.T) {
 	if f = f.Recheck(v, st, t0.Add(5*time.Minute+time.Second)); f.Held() {
 		t.Error("held again by failures of five minutes ago")
 	}
+	// Reals an operator put into maintenance together are no fault.
+	f, st = FailOpen{}, map[conf.RealID]Status{}
+	for _, r := range reals {
+		st[r.ID] = Up
+	}
+	for i := 0; i < 3; i++ {
+		st[reals[i].ID] = Down
+		f = f.Judge(v, st, reals[i].ID, Down, true, t0)
+	}
+	if f.Held() {
+		t.Error("held for three reals put into maintenance")
+	}
 	// Off.
 	v.Settings.FailOpen = 0
-	if f := (FailOpen{}).Judge(v, st, reals[0].ID, Down, t0); f.Held() {
+	if f := (FailOpen{}).Judge(v, st, reals[0].ID, Down, false, t0); f.Held() {
 		t.Error("held with failopen off")
 	}
 }
@@ -319,5 +331,41 @@ func TestShareKey(t *testing.T) {
 	b.Check = a.Check
 	if ShareKey(NewProbe(a, r, 0)) == ShareKey(NewProbe(b, r, 0)) {
 		t.Error("external checks of two virtuals share a key, though the virtual is their argument")
+	}
+}
+
+// The rules beside quiescent and fallback: a quiescent down real stays at
+// weight 0 and ramps from 1 when it returns; a held table keeps its reals
+// up, so the fallback stays out.
+func TestRulesWithQuiescentAndFallback(t *testing.T) {
+	r1, r2 := real("10.1.0.1", 80, 6), real("10.1.0.2", 80, 6)
+	v := virtual(r1, r2)
+	v.Settings.Quiescent, v.Settings.SlowStart = true, 6*time.Second
+	v.Settings.Fallback = real("127.0.0.1", 80, 1)
+	cfg := &conf.Config{Virtuals: []*conf.Virtual{v}}
+	t0 := time.Unix(1000, 0)
+	ramps := Ramps{}
+	ramps.Start(v.ID, r1.ID, t0)
+	vs := Desired(cfg, Health{v.ID: {r1.ID: Up, r2.ID: Down}})
+	SlowStart(cfg, vs, ramps, t0.Add(3*time.Second))
+	if got := weights(vs[0]); got["10.1.0.1:80"] != 3 || got["10.1.0.2:80"] != 0 || len(got) != 2 {
+		t.Errorf("quiescent with slowstart: %v, want the returning real at 3 of 6 and the down one at 0", got)
+	}
+
+	v.Settings.Quiescent, v.Settings.FailOpen, v.Settings.FailOpenHold = false, 50, time.Minute
+	st := map[conf.RealID]Status{r1.ID: Up, r2.ID: Up}
+	var f FailOpen
+	for _, r := range []*conf.Real{r1, r2} {
+		st[r.ID] = Down
+		f = f.Judge(v, st, r.ID, Down, false, t0)
+	}
+	h := Health{v.ID: st}
+	vs = Desired(cfg, HeldHealth(h, map[conf.VirtualID]FailOpen{v.ID: f}))
+	if got := weights(vs[0]); got["10.1.0.1:80"] != 6 || got["10.1.0.2:80"] != 6 || len(got) != 2 {
+		t.Errorf("held table: %v, want both reals in and no fallback", got)
+	}
+	vs = Desired(cfg, h)
+	if got := weights(vs[0]); got["127.0.0.1:80"] != 1 || len(got) != 1 {
+		t.Errorf("not held: %v, want the fallback alone", got)
 	}
 }
