@@ -44,6 +44,9 @@ type Options struct {
 	// Sendmail takes alert mails when no smtp server is configured
 	// (default /usr/sbin/sendmail, called with -t -i).
 	Sendmail string
+	// Observer is told what the daemon does, for metrics (default: no
+	// one).
+	Observer Observer
 
 	// gate holds checks back while the daemon is short of CPU.
 	gate *gate
@@ -81,8 +84,36 @@ func (o Options) withDefaults() Options {
 	if o.Sendmail == "" {
 		o.Sendmail = "/usr/sbin/sendmail"
 	}
+	if o.Observer == nil {
+		o.Observer = nopObserver{}
+	}
 	if o.SideEffectTimeout <= 0 {
 		o.SideEffectTimeout = 30 * time.Second
 	}
 	return o
 }
+
+// Observer is told what the daemon does as it does it, for metrics. Its
+// methods are called from many goroutines, on the daemon's hot paths: they
+// must be safe for concurrent use, cheap, and never block.
+type Observer interface {
+	// CheckDone: a check of a real server of virtual, of the check type
+	// named (as plan.CheckKind gives it), ended with res (res.Duration set).
+	CheckDone(virtual conf.VirtualID, check string, res checks.Result)
+	// TableWritten: the writer brought the table in step with changes
+	// changes (0: none were needed), in took, or failed with err.
+	TableWritten(changes int, took time.Duration, err error)
+	// DriftRepaired: a read of the table found changes made under the
+	// daemon (by hand, by another program) and changes put them right.
+	DriftRepaired(changes int)
+	// GateChanged: the admission gate's limit on checks in flight changed
+	// (0: none, the daemon has CPU enough).
+	GateChanged(limit, inFlight int)
+}
+
+type nopObserver struct{}
+
+func (nopObserver) CheckDone(conf.VirtualID, string, checks.Result) {}
+func (nopObserver) TableWritten(int, time.Duration, error)          {}
+func (nopObserver) DriftRepaired(int)                               {}
+func (nopObserver) GateChanged(int, int)                            {}

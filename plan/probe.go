@@ -122,3 +122,17 @@ func Fixed(c conf.CheckType) (up, fixed bool) {
 	}
 	return false, false
 }
+
+// CheckKind names the kind of check t is, in the words of the
+// configuration: its check type, with the service for a negotiate check
+// ("negotiate http"), and "ping" for the connect check of a UDP service,
+// which pings. It has no address in it: a label with few values.
+func CheckKind(t checks.Target) string {
+	switch {
+	case t.Check.Type == conf.CheckNegotiate:
+		return "negotiate " + t.Check.Service
+	case t.Check.Type == conf.CheckConnect && t.Protocol == conf.UDP:
+		return string(conf.CheckPing)
+	}
+	return string(t.Check.Type)
+}
