@@ -12,6 +12,8 @@
 //     exit-status contract are those of external.
 //   - receive is a Go (RE2) regexp; $ also matches before a final
 //     newline, as in Perl. Back-references and look-arounds are refused.
+//   - dns without receive is up on any address or name in the answer;
+//     Perl's matches nothing then and is always down.
 //   - ftp with an empty receive asks that the file could be fetched
 //     (Perl's empty pattern reuses whatever pattern last matched).
 //   - http with a full URL in request sends that URL's host as Host

@@ -16,7 +16,8 @@ import (
 // checkDNS asks the real server, as a recursive resolver, for the A
 // records of the request, or for the PTR record when the request is an
 // address. It is up when an A address or a PTR name matches receive, as in
-// ldirectord; an empty receive never matches. It speaks TCP when the
+// ldirectord, or, without receive, when there is one (Perl's is then
+// always down, which no operator asks for). It speaks TCP when the
 // virtual service is TCP, else UDP (falling back to TCP for a truncated
 // answer).
 func checkDNS(ctx context.Context, t Target) Result {
@@ -62,7 +63,10 @@ func checkDNS(ctx context.Context, t Target) Result {
 		default:
 			continue
 		}
-		if t.Check.Receive != "" && perlMatch(receive, []byte(got)) {
+		if t.Check.Receive == "" {
+			return up(fmt.Sprintf("%s: %s", question, got))
+		}
+		if perlMatch(receive, []byte(got)) {
 			return up(fmt.Sprintf("%s: %s matches receive /%s/", question, got, t.Check.Receive))
 		}
 		seen = append(seen, got)

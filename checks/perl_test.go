@@ -184,10 +184,20 @@ func TestAgreesWithPerl(t *testing.T) {
 	untrusted := judgeBoth(selfSigned)
 	wg.Wait()
 
+	// Where we differ on purpose: Perl is down, we are up.
+	differs := map[string]string{
+		"dns empty receive": "without receive Perl matches nothing; we accept any address",
+	}
 	for name, v := range results {
 		t.Run(name, func(t *testing.T) {
 			if v.err != nil {
 				t.Fatal(v.err)
+			}
+			if why, ok := differs[name]; ok {
+				if v.perl || !v.ours.Up {
+					t.Fatalf("a known difference (%s): Perl up=%v (want down), we up=%v (want up: %s)", why, v.perl, v.ours.Up, v.ours.Reason)
+				}
+				return
 			}
 			if v.perl != v.ours.Up {
 				t.Fatalf("Perl ldirectord says up=%v, we say up=%v (%s)", v.perl, v.ours.Up, v.ours.Reason)
