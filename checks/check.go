@@ -14,6 +14,8 @@
 //     newline, as in Perl. Back-references and look-arounds are refused.
 //   - dns without receive is up on any address or name in the answer;
 //     Perl's matches nothing then and is always down.
+//   - dns asks for the AAAA records of a name when no A record matches;
+//     Perl's asks for A only, whatever the real server's address family.
 //   - ftp with an empty receive asks that the file could be fetched
 //     (Perl's empty pattern reuses whatever pattern last matched).
 //   - http with a full URL in request sends that URL's host as Host

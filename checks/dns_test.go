@@ -13,7 +13,10 @@ import (
 )
 
 // dnsmasq starts an authoritative-only dnsmasq on 127.0.0.1 and ::1 (UDP
-// and TCP) that knows www.example.test and its PTR, and returns its port.
+// and TCP) that knows www.example.test and its PTR, v6only.example.test
+// (AAAA only), alias.example.test (a CNAME of v6only) and
+// dangling.example.test (a CNAME of a name without addresses), and returns
+// its port.
 func dnsmasq(t *testing.T) uint16 {
 	t.Helper()
 	dir := shortTempDir(t, "dn")
@@ -31,6 +34,9 @@ pid-file=
 host-record=www.example.test,192.0.2.7
 host-record=www.example.test,192.0.2.8
 ptr-record=7.2.0.192.in-addr.arpa,www.example.test
+host-record=v6only.example.test,2001:db8::7
+cname=alias.example.test,v6only.example.test
+cname=dangling.example.test,nowhere.example.test
 local=/example.test/
 `))
 	d := startDaemon(t, need(t, "dnsmasq-base", "dnsmasq"), "-k", "-C", cfg)
@@ -65,7 +71,12 @@ func TestDNS(t *testing.T) {
 		{"A over UDP ipv6", dnsTarget(v6, conf.UDP, "www.example.test", "192.0.2"), true, "matches receive /192.0.2/"},
 		{"A over TCP ipv6", dnsTarget(v6, conf.TCP, "www.example.test", "192.0.2"), true, "matches"},
 		{"PTR", dnsTarget(v4, conf.UDP, "/192.0.2.7", "www.example"), true, "PTR 7.2.0.192.in-addr.arpa.: www.example.test matches"},
-		{"wrong answer", dnsTarget(v4, conf.UDP, "www.example.test", "10.0.0.1"), false, "does not match receive /10.0.0.1/"},
+		{"wrong answer", dnsTarget(v4, conf.UDP, "www.example.test", "10.0.0.1"), false, "A/AAAA www.example.test.: answer 192.0.2.7 192.0.2.8 does not match receive /10.0.0.1/"},
+		{"AAAA of a name without A", dnsTarget(v4, conf.UDP, "v6only.example.test", "^2001:db8::7$"), true, "AAAA v6only.example.test.: 2001:db8::7 matches"},
+		{"AAAA over TCP ipv6", dnsTarget(v6, conf.TCP, "v6only.example.test", "2001:db8"), true, "AAAA v6only.example.test.: 2001:db8::7 matches"},
+		{"no receive, AAAA only", dnsTarget(v6, conf.UDP, "v6only.example.test", ""), true, "AAAA v6only.example.test.: 2001:db8::7"},
+		{"alias of an AAAA name", dnsTarget(v4, conf.UDP, "alias.example.test", "2001"), true, "AAAA alias.example.test.: 2001:db8::7 matches"},
+		{"alias with no address", dnsTarget(v4, conf.UDP, "dangling.example.test", ""), false, "A/AAAA dangling.example.test.: only an alias (CNAME) of nowhere.example.test., with no address"},
 		{"no receive accepts any address", dnsTarget(v4, conf.UDP, "www.example.test", ""), true, "A www.example.test.: 192.0.2."},
 		{"no receive, PTR", dnsTarget(v4, conf.TCP, "192.0.2.7", ""), true, "PTR 7.2.0.192.in-addr.arpa.: www.example.test"},
 		{"no receive, unknown name", dnsTarget(v4, conf.UDP, "nx.example.test", ""), false, "A nx.example.test.: NXDOMAIN"},

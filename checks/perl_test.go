@@ -139,6 +139,8 @@ func TestAgreesWithPerl(t *testing.T) {
 		"dns wrong answer":       mk(dnsAddr, neg, "dns", "/www.example.test", "10.0.0.1", func(t *Target) { t.Protocol = conf.UDP }),
 		"dns empty receive":      mk(dnsAddr, neg, "dns", "/www.example.test", "", func(t *Target) { t.Protocol = conf.UDP }),
 		"dns NXDOMAIN":           mk(dnsAddr, neg, "dns", "/nx.example.test", ".", func(t *Target) { t.Protocol = conf.UDP }),
+		"dns AAAA only":          mk(dnsAddr, neg, "dns", "/v6only.example.test", "2001", func(t *Target) { t.Protocol = conf.UDP }),
+		"dns CNAME only":         mk(dnsAddr, neg, "dns", "/dangling.example.test", ".", func(t *Target) { t.Protocol = conf.UDP }),
 		"simpletcp up":           mk(status, neg, "simpletcp", `/status\n`, `^load \d`),
 		"simpletcp mismatch":     mk(status, neg, "simpletcp", "/status", "^load 9"),
 		"simpletcp refused":      mk(gone, neg, "simpletcp", "/status", "load"),
@@ -187,6 +189,7 @@ func TestAgreesWithPerl(t *testing.T) {
 	// Where we differ on purpose: Perl is down, we are up.
 	differs := map[string]string{
 		"dns empty receive": "without receive Perl matches nothing; we accept any address",
+		"dns AAAA only":     "Perl asks only for A records; we ask for AAAA when no A record matches",
 	}
 	for name, v := range results {
 		t.Run(name, func(t *testing.T) {
