@@ -18,6 +18,9 @@
 //     Perl's asks for A only, whatever the real server's address family.
 //   - ftp with an empty receive asks that the file could be fetched
 //     (Perl's empty pattern reuses whatever pattern last matched).
+//   - ftp without a request is down, as Perl's, whose fetch of "/" fails;
+//     but Perl's is up when receive matches an empty file, even with the
+//     real server down.
 //   - http with a full URL in request sends that URL's host as Host
 //     (ldirectord(8) says so; the Perl code sends the real's address).
 //   - ping tries CheckCount times, each bounded by the timeout, all within

@@ -17,8 +17,12 @@ import (
 // login and passwd say otherwise), changes to /, fetches the request in
 // binary passive mode and is up when the file matches receive, as
 // ldirectord's Net::FTP check. An empty receive asks only that the file
-// could be fetched.
+// could be fetched. Without a request it is down and does not connect:
+// ldirectord then fetches "/", which no FTP server gives as a file.
 func checkFTP(ctx context.Context, t Target) Result {
+	if t.Check.Request == "" {
+		return down("no request names the file to fetch")
+	}
 	receive, err := regexp.Compile(t.Check.Receive)
 	if err != nil {
 		return down(fmt.Sprintf("receive %q is not a valid regexp: %v", t.Check.Receive, err))

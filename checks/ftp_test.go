@@ -72,6 +72,7 @@ func TestFTP(t *testing.T) {
 		{"relative request", negotiate(addr, "ftp", "welcome.msg", "test"), true, "fetched 24 bytes"},
 		{"empty receive", negotiate(addr, "ftp", "/welcome.msg", ""), true, "fetched"},
 		{"wrong content", negotiate(addr, "ftp", "/welcome.msg", "Goodbye"), false, "receive /Goodbye/ not found in 24 bytes of /welcome.msg"},
+		{"no request", negotiate(addr, "ftp", "", ""), false, "no request names the file to fetch"},
 		{"missing file", negotiate(addr, "ftp", "/missing.txt", "Welcome"), false, "RETR /missing.txt: 550"},
 		{"failed login", badLogin, false, "login as bob: This FTP server is anonymous only"},
 		{"wrong anonymous password", badPasswd, false, "login as anonymous: 530"},

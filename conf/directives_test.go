@@ -486,7 +486,10 @@ func TestCheckPort(t *testing.T) {
 // TestWarnings: accepted, with a word to the operator.
 func TestWarnings(t *testing.T) {
 	cfg := mustParse(t, "supervised\ncheckcount = 2\nconnecttimeout = 3\nchecktimeout = 3\nchecktimeout = 4\n"+
-		"virtual = 10.0.0.1:3306\n\treal = 10.0.0.2 gate\n")
+		"virtual = 10.0.0.1:3306\n\treal = 10.0.0.2 gate\n"+
+		"virtual = 10.0.0.1:21\n\treal = 10.0.0.2 gate\n"+
+		"virtual = 10.0.0.1:2121\n\tservice = ftp\n\treal = 10.0.0.2 gate \"/ok.txt\", \"ok\"\n"+
+		"virtual = 10.0.0.2:21\n\trequest = \"ok.txt\"\n\treal = 10.0.0.2 gate\n")
 	var got []string
 	for _, w := range cfg.Warnings {
 		got = append(got, w.String())
@@ -497,6 +500,7 @@ func TestWarnings(t *testing.T) {
 		"test.cf:3: connecttimeout: is not used; checktimeout and negotiatetimeout are",
 		"test.cf:5: checktimeout: is also set on line 4; the later value is used",
 		"test.cf:6: virtual: checks mysql with negotiate, which needs login, database and request; without them every check fails",
+		"test.cf:8: virtual: checks ftp with negotiate, which fetches the file named by request; without one every check fails",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("warnings:\n got %q\nwant %q", got, want)

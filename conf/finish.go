@@ -108,17 +108,36 @@ func (p *parser) checkDefaults(vd *vdraft, v *Virtual) {
 		if c.Passwd == "" {
 			c.Passwd = "ldirectord@" + p.hostname
 		}
+		// ldirectord fetches "/" then, which no FTP server serves as a
+		// file: accepted, as Perl does, but never up.
+		if negotiates(c.Type) && !vd.has("request") && !everyRealHasRequest(vd) {
+			p.warnf(vd.line, virtualDirective(vd.ipv6), "checks ftp with negotiate, which fetches the file named by request; without one every check fails")
+		}
 	case ServiceSIP:
 		if c.Login == "" {
 			c.Login = "ldirectord@" + p.hostname
 		}
 	case ServiceMySQL, ServicePgSQL, ServiceOracle:
-		if c.Type == CheckNegotiate || c.Type == CheckCombined {
+		if negotiates(c.Type) {
 			if c.Login == "" || c.Database == "" || !vd.has("request") {
 				p.warnf(vd.line, virtualDirective(vd.ipv6), "checks %s with negotiate, which needs login, database and request; without them every check fails", c.Service)
 			}
 		}
 	}
+}
+
+// negotiates reports whether a check of type t ever speaks the service.
+func negotiates(t CheckType) bool { return t == CheckNegotiate || t == CheckCombined }
+
+// everyRealHasRequest reports whether each real line of the block brings
+// its own request, so that the block needs none.
+func everyRealHasRequest(vd *vdraft) bool {
+	for _, rs := range vd.reals {
+		if !rs.hasPair {
+			return false
+		}
+	}
+	return len(vd.reals) > 0
 }
 
 // defaultRequest is the request of a check when the block sets none.
