@@ -94,6 +94,8 @@ func TestAgreesWithPerl(t *testing.T) {
 	ftpAddr := vsftpd(t)
 	smtpOK := loopback(exim(t, ""))
 	smtpDeny := loopback(exim(t, "acl_smtp_connect = deny_all"))
+	smtpNoEhlo := loopback(exim(t, "acl_smtp_helo = deny_ehlo"))
+	smtpLaterEhlo := loopback(exim(t, "acl_smtp_helo = defer_ehlo"))
 	dnsAddr := loopback(dnsmasq(t))
 	proxy := tinyproxy(t)
 	status := statusServer(t, "tcp4")
@@ -133,6 +135,8 @@ func TestAgreesWithPerl(t *testing.T) {
 		"submission up":          mk(smtpOK, neg, "submission", "/", ""),
 		"smtp refused by ACL":    mk(smtpDeny, neg, "smtp", "/", ""),
 		"smtp refused":           mk(gone, neg, "smtp", "/", ""),
+		"smtp EHLO refused":      mk(smtpNoEhlo, neg, "smtp", "/", ""),
+		"smtp EHLO deferred":     mk(smtpLaterEhlo, neg, "smtp", "/", ""),
 		"dns A udp":              mk(dnsAddr, neg, "dns", "/www.example.test", `192\.0\.2\.7`, func(t *Target) { t.Protocol = conf.UDP }),
 		"dns A tcp":              mk(dnsAddr, neg, "dns", "/www.example.test", `192\.0\.2\.8`),
 		"dns PTR":                mk(dnsAddr, neg, "dns", "/192.0.2.7", "www.example.test", func(t *Target) { t.Protocol = conf.UDP }),

@@ -45,6 +45,12 @@ acl_smtp_rcpt = deny_all
 begin acl
 deny_all:
   deny
+deny_ehlo:
+  deny condition = ${if match{$smtp_command}{\N^(?i)ehlo\N}}
+  accept
+defer_ehlo:
+  defer condition = ${if match{$smtp_command}{\N^(?i)ehlo\N}}
+  accept
 begin routers
 begin transports
 `))
@@ -59,6 +65,8 @@ func TestSMTP(t *testing.T) {
 	ok := exim(t, "")
 	noConnect := exim(t, "acl_smtp_connect = deny_all")
 	noHelo := exim(t, "acl_smtp_helo = deny_all")
+	noEhlo := exim(t, "acl_smtp_helo = deny_ehlo")
+	laterEhlo := exim(t, "acl_smtp_helo = defer_ehlo")
 	slow := serve(t, "tcp4", late("220 late.test.invalid ESMTP\r\n"))
 	cases := []struct {
 		name, service string
@@ -70,7 +78,9 @@ func TestSMTP(t *testing.T) {
 		{"exim submission", "submission", loopback(ok), true, "banner and EHLO accepted"},
 		{"exim ipv6", "smtp", loopback6(ok), true, "banner and EHLO accepted"},
 		{"connection refused by ACL", "smtp", loopback(noConnect), false, "banner: 550"},
-		{"EHLO and HELO refused", "submission", loopback(noHelo), false, "EHLO reply: 550"},
+		{"EHLO and HELO refused", "submission", loopback(noHelo), false, `HELO reply (EHLO refused with 550): 550 "Administrative prohibition"`},
+		{"EHLO refused, HELO accepted", "smtp", loopback(noEhlo), true, "banner and HELO accepted (EHLO refused with 550)"},
+		{"EHLO deferred: no HELO", "smtp", loopback(laterEhlo), false, "EHLO reply: 451"},
 		{"refused", "smtp", refused(t, "tcp4"), false, "connect: connection refused"},
 		{"accepts but never answers", "smtp", serve(t, "tcp4", silent), false, "timeout after 2s waiting for banner"},
 		{"answers too slowly", "smtp", slow, false, "timeout after 2s waiting for banner"},

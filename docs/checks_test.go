@@ -27,6 +27,7 @@ func TestManualTellsHowChecksDifferFromPerl(t *testing.T) {
 	}{
 		{"manual, https", man, "The Perl ldirectord verifies the chain (not the name)"},
 		{"manual, differences", man, "https checks verify no certificate; the Perl ldirectord verifies the chain, though not the name."},
+		{"manual, smtp", man, "A server that refuses EHLO for good (5xx) is greeted with HELO instead"},
 		{"README", readme, "https checks do not verify certificates (Perl on Debian 12 verifies the chain but not the name)"},
 	} {
 		if !strings.Contains(c.text, c.want) {
