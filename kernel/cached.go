@@ -30,7 +30,12 @@ type Cached struct {
 	// the copy held after it; nil after a read, when every service is
 	// compared.
 	synced map[ServiceKey]Virtual
-	now    func() time.Time
+	// baseline is synced as it was when a scheduled read replaced the copy
+	// that held it: what the table held as far as the daemon knew, against
+	// which the next Sync tells changes made by others from its own.
+	baseline map[ServiceKey]Virtual
+	drift    int
+	now      func() time.Time
 }
 
 // NewCached returns a Cached over t that reads t again every maxAge.
@@ -39,7 +44,14 @@ func NewCached(t Table, maxAge time.Duration) *Cached {
 }
 
 // invalidate makes the next List or Sync read the table.
-func (c *Cached) invalidate() { c.copy, c.synced = nil, nil }
+func (c *Cached) invalidate() { c.copy, c.synced, c.baseline = nil, nil, nil }
+
+// Drift is how many changes of the last Sync put back what others changed
+// in the table (an operator's ipvsadm, another program) since the Sync
+// before: 0 unless that Sync followed a scheduled read of the table. The
+// first read, and a read after a failed write, know of nothing to compare
+// with, and count no drift.
+func (c *Cached) Drift() int { return c.drift }
 
 // refresh reads the table when the copy is missing or stale. A table that
 // breaks the model's rules cannot be copied; it is returned as read, and
@@ -48,7 +60,12 @@ func (c *Cached) refresh() (unmirrored []Virtual, err error) {
 	if c.copy != nil && c.now().Sub(c.readAt) < c.MaxAge {
 		return nil, nil
 	}
+	baseline := c.synced
+	if baseline == nil {
+		baseline = c.baseline // a List read it since the last Sync
+	}
 	c.invalidate()
+	c.baseline = baseline
 	actual, err := c.Table.List()
 	if err != nil {
 		return nil, err
@@ -75,10 +92,13 @@ func (c *Cached) List() ([]Virtual, error) {
 // the copy, applies the difference to the table and, when every change was
 // taken, to the copy too.
 func (c *Cached) Sync(desired []Virtual, owned func(ServiceKey) bool) ([]Change, error) {
+	c.drift = 0
 	unmirrored, err := c.refresh()
 	if err != nil {
 		return nil, fmt.Errorf("read the IPVS table: %w", err)
 	}
+	baseline := c.baseline
+	c.baseline = nil
 	if c.copy == nil {
 		changes := Diff(desired, unmirrored, owned)
 		return changes, Apply(c.Table, changes)
@@ -95,7 +115,11 @@ func (c *Cached) Sync(desired []Virtual, owned func(ServiceKey) bool) ([]Change,
 		desired = slices.DeleteFunc(slices.Clone(desired), func(v Virtual) bool { return !touched[v.Service.Key()] })
 	}
 	changes := Diff(desired, c.copy.st.listOnly(touched), owned)
+	if len(changes) > 0 && baseline != nil {
+		c.drift = drifted(changes, baseline, c.copy.st.listOnly(nil), owned)
+	}
 	if err := Apply(c.Table, changes); err != nil {
+		c.drift = 0
 		c.invalidate()
 		return changes, err
 	}
@@ -144,4 +168,27 @@ func (c *Cached) touched(byKey map[ServiceKey]Virtual, owned func(ServiceKey) bo
 // comparison.
 func sameVirtual(a, b Virtual) bool {
 	return reflect.DeepEqual(a.Service, b.Service) && slices.Equal(a.Destinations, b.Destinations)
+}
+
+// drifted counts the changes that would also have been made had the
+// desired table not changed since baseline was in the table: those that
+// undo what others did to it, not what the daemon now wants anew. Only a
+// read that found the table different from the copy pays for the second
+// Diff.
+func drifted(changes []Change, baseline map[ServiceKey]Virtual, actual []Virtual, owned func(ServiceKey) bool) int {
+	was := make([]Virtual, 0, len(baseline))
+	for _, v := range baseline {
+		was = append(was, v)
+	}
+	undo := map[string]bool{}
+	for _, c := range Diff(was, actual, owned) {
+		undo[c.String()] = true
+	}
+	n := 0
+	for _, c := range changes {
+		if undo[c.String()] {
+			n++
+		}
+	}
+	return n
 }
