@@ -117,6 +117,7 @@ var directives = map[string]directive{
 	"flapdamping":  {where: inBoth, apply: extension(applyFlapDamping)},
 	"checkjitter":  {where: inBoth, apply: extension(applyCheckJitter)},
 	"sharedchecks": {where: inGlobal, apply: applySharedChecks},
+	"metrics":      {where: inGlobal, apply: applyMetrics},
 
 	// Global only.
 	"autoreload": {where: inGlobal, apply: func(p *parser, l srcLine, _ *draft, _ *vdraft) {

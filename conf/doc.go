@@ -72,7 +72,7 @@
 // # Extensions
 //
 // rise, slowstart, failopen, flapdamping and checkjitter (global defaults,
-// overridable per virtual) and sharedchecks (global) are this
+// overridable per virtual), sharedchecks and metrics (global) are this
 // implementation's own; the Perl ldirectord refuses a file with any of
 // them, so each warns wherever it stands. Each is off at the zero value of
 // its field (rise = 1 is stored as 0), and Format prints them only when

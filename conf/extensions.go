@@ -1,15 +1,17 @@
 package conf
 
 import (
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
 )
 
 // The health extensions: rise, slowstart, failopen, flapdamping,
-// checkjitter and sharedchecks. The Perl ldirectord stops at them ("Unknown
-// command"), so each one, wherever it stands, warns; every one is off at its
-// zero value, so that a Perl configuration means what it meant.
+// checkjitter and sharedchecks; and metrics. The Perl ldirectord stops at
+// them ("Unknown command"), so each one, wherever it stands, warns; every one
+// is off at its zero value, so that a Perl configuration means what it
+// meant.
 
 // maxExtensionTime bounds every time of the extensions. Beyond an hour a
 // ramp, a hold or a window is more likely a unit mistaken (minutes written
@@ -138,6 +140,25 @@ func applySharedChecks(p *parser, l srcLine, _ *draft, _ *vdraft) {
 	p.yesNo(l, &p.g.SharedChecks)
 	if len(p.errs) == before {
 		warnExtension(p, l)
+	}
+}
+
+// applyMetrics reads where to serve the metrics. An address, not a host
+// name: the listener is bound once, and a name that resolves to another
+// address later would not move it.
+func applyMetrics(p *parser, l srcLine, _ *draft, _ *vdraft) {
+	v := unquote(l.value)
+	ap, err := netip.ParseAddrPort(v)
+	if err != nil || ap.Port() == 0 {
+		p.bad(l, v, "is not an address to serve the metrics on: an IP address and a port, as in 127.0.0.1:9469 or [::1]:9469")
+		return
+	}
+	p.g.Metrics = ap
+	warnExtension(p, l)
+	if ap.Addr().IsUnspecified() {
+		// Anyone who reaches the port reads the metrics, which name
+		// every real server and its state.
+		p.warnf(l.num, l.name, "serves the metrics on every address of this host, unprotected; a loopback or management address is safer")
 	}
 }
 

@@ -2,7 +2,9 @@ package conf
 
 import (
 	"bytes"
+	"net/netip"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -168,5 +170,47 @@ func TestExtensionsContradict(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("warnings:\n got %q\nwant %q", got, want)
+	}
+}
+
+// TestMetricsDirective: metrics takes an IP address and a port, warns as an
+// extension (and once more on an address that serves every interface),
+// prints back, and refuses anything else with the file and the line.
+func TestMetricsDirective(t *testing.T) {
+	good := []struct {
+		line string
+		want netip.AddrPort
+		warn int
+	}{
+		{"metrics = 127.0.0.1:9469", netip.MustParseAddrPort("127.0.0.1:9469"), 1},
+		{`metrics = "[::1]:9469"`, netip.MustParseAddrPort("[::1]:9469"), 1},
+		{"metrics = 10.0.0.7:65535", netip.MustParseAddrPort("10.0.0.7:65535"), 1},
+		{"metrics = 0.0.0.0:9469", netip.MustParseAddrPort("0.0.0.0:9469"), 2},
+	}
+	for _, tc := range good {
+		cfg := mustParse(t, tc.line+"\n"+block())
+		if cfg.Global.Metrics != tc.want {
+			t.Errorf("%q: Metrics %v, want %v", tc.line, cfg.Global.Metrics, tc.want)
+		}
+		if len(cfg.Warnings) != tc.warn || !strings.Contains(cfg.Warnings[0].String(), "test.cf:1: metrics: is an extension") {
+			t.Errorf("%q: warnings %v, want %d, the first that it is an extension", tc.line, cfg.Warnings, tc.warn)
+		}
+		if !bytes.Contains(Format(cfg), []byte("\nmetrics = "+tc.want.String()+"\n")) {
+			t.Errorf("%q: Format does not print it:\n%s", tc.line, Format(cfg))
+		}
+		checkRoundTrip(t, cfg)
+	}
+	if cfg := mustParse(t, block()); cfg.Global.Metrics.IsValid() || bytes.Contains(Format(cfg), []byte("metrics")) {
+		t.Errorf("metrics is on without the directive: %v", cfg.Global.Metrics)
+	}
+	for _, v := range []string{"localhost:9469", "127.0.0.1", "127.0.0.1:0", "127.0.0.1:65536", ":9469", "::1:9469", "127.0.0.1:http", "yes", ""} {
+		src := "metrics = " + v + "\n" + block()
+		want := "test.cf:1: metrics: " + strconv.Quote(v) + " is not an address to serve the metrics on: an IP address and a port, as in 127.0.0.1:9469 or [::1]:9469"
+		if got := errorLines(t, src); len(got) != 1 || got[0] != want {
+			t.Errorf("%q:\n got %q\nwant %q", v, got, want)
+		}
+	}
+	if got := errorLines(t, block("metrics = 127.0.0.1:9469")); len(got) != 1 || !strings.Contains(got[0], "metrics") {
+		t.Errorf("metrics in a virtual block: %q, want it refused", got)
 	}
 }

@@ -47,6 +47,9 @@ func Format(cfg *Config) []byte {
 	if g.SharedChecks {
 		f.set("", "sharedchecks", "yes")
 	}
+	if g.Metrics.IsValid() {
+		f.set("", "metrics", g.Metrics.String())
+	}
 	if g.MaintenanceDir != "" {
 		f.set("", "maintenancedir", plain(g.MaintenanceDir))
 	}

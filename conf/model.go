@@ -85,6 +85,9 @@ type Global struct {
 	// SharedChecks (sharedchecks = yes, an extension) lets one check of a
 	// real serve every virtual that checks that real the same way.
 	SharedChecks bool
+	// Metrics (metrics = ADDRESS:PORT, an extension) is where the daemon
+	// serves /metrics for Prometheus; the zero value: nowhere.
+	Metrics netip.AddrPort
 	// ConnectTimeout is accepted for compatibility and unused: the older
 	// page documents it as unused (the 4.12 Perl refuses it). It is kept
 	// only to be printed back.
