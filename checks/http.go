@@ -43,7 +43,7 @@ func checkHTTPS(ctx context.Context, t Target) Result {
 func checkHTTPProxy(ctx context.Context, t Target) Result {
 	u := strings.TrimPrefix(t.Check.Request, "/")
 	if !strings.Contains(u, "://") {
-		return down(fmt.Sprintf("http_proxy request %q is not an absolute URL", u))
+		return down(fmt.Sprintf("http_proxy request %q is not an absolute URL", t.Check.Request))
 	}
 	proxy := &url.URL{Scheme: "http", Host: hostPort(t)}
 	return fetch(ctx, t, u, true, proxy)

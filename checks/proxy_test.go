@@ -49,7 +49,7 @@ func TestHTTPProxy(t *testing.T) {
 		{"wrong answer", negotiate(proxy, "http_proxy", origin.URL+"/ok", "NO-GO"), false, "receive /NO-GO/ not found in 23 bytes of HTTP 200 OK body"},
 		{"origin error", negotiate(proxy, "http_proxy", origin.URL+"/unavailable", ""), false, "HTTP 503 Service Unavailable"},
 		{"origin unreachable", negotiate(proxy, "http_proxy", gone, ""), false, "HTTP 500"},
-		{"relative request", negotiate(proxy, "http_proxy", "/ok", ""), false, `http_proxy request "ok" is not an absolute URL`},
+		{"relative request", negotiate(proxy, "http_proxy", "/ok", ""), false, `http_proxy request "/ok" is not an absolute URL`},
 		{"proxy refused", negotiate(refused(t, "tcp4"), "http_proxy", origin.URL+"/ok", ""), false, "connect: connection refused"},
 		{"proxy never answers", negotiate(serve(t, "tcp4", silent), "http_proxy", origin.URL+"/ok", ""), false, "timeout after 2s waiting for HTTP response"},
 		{"origin too slow", negotiate(proxy, "http_proxy", origin.URL+"/slow", "GO"), false, "timeout after 2s waiting for HTTP response"},

@@ -489,7 +489,9 @@ func TestWarnings(t *testing.T) {
 		"virtual = 10.0.0.1:3306\n\treal = 10.0.0.2 gate\n"+
 		"virtual = 10.0.0.1:21\n\treal = 10.0.0.2 gate\n"+
 		"virtual = 10.0.0.1:2121\n\tservice = ftp\n\treal = 10.0.0.2 gate \"/ok.txt\", \"ok\"\n"+
-		"virtual = 10.0.0.2:21\n\trequest = \"ok.txt\"\n\treal = 10.0.0.2 gate\n")
+		"virtual = 10.0.0.2:21\n\trequest = \"ok.txt\"\n\treal = 10.0.0.2 gate\n"+
+		"virtual = 10.0.0.1:3128\n\treal = 10.0.0.2 gate\n"+
+		"virtual = 10.0.0.2:3128\n\trequest = \"http://www.example.com/\"\n\treal = 10.0.0.2 gate\n")
 	var got []string
 	for _, w := range cfg.Warnings {
 		got = append(got, w.String())
@@ -501,6 +503,7 @@ func TestWarnings(t *testing.T) {
 		"test.cf:5: checktimeout: is also set on line 4; the later value is used",
 		"test.cf:6: virtual: checks mysql with negotiate, which needs login, database and request; without them every check fails",
 		"test.cf:8: virtual: checks ftp with negotiate, which fetches the file named by request; without one every check fails",
+		"test.cf:16: virtual: checks http_proxy with negotiate, which fetches the absolute URL in request; without one every check fails",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("warnings:\n got %q\nwant %q", got, want)

@@ -62,6 +62,9 @@
 //   - Check.Request holds the request as written (with a leading '/' for
 //     http and https); Perl prepends '/' to every request and each check
 //     but HTTP's strips it again.
+//   - An http_proxy request (the block's or a real's) that is not an
+//     absolute http or https URL is an error; Perl checks with it and
+//     every check fails.
 //   - A global fallback's service name is resolved once for either protocol;
 //     Perl resolves it for tcp and for udp separately.
 //   - Nothing is opened while parsing: Perl creates the monitorfile and

@@ -166,6 +166,11 @@ func TestRejections(t *testing.T) {
 		{v6("real6 = [2001:db8::3]->[2001:db8::5] gate"), `test.cf:3: real6: "[2001:db8::3]->[2001:db8::5]" is a range of IPv6 addresses, which ldirectord does not support`},
 		{b(`real = "10.0.0.3" gate`), `test.cf:3: real: "\"10.0.0.3\" gate" does not start with an address: write address[:port] gate|masq|ipip [weight]`},
 		{b("real = 192.168.6.2::5060 gate"), `test.cf:3: real: "192.168.6.2::5060" has several ':': write an IPv6 address in brackets, as in [2001:db8::1]:80`},
+		// An http_proxy check that can never pass.
+		{b("service = http_proxy", `request = "/health"`), `test.cf:4: request: "/health" is not an absolute URL: http_proxy fetches a page through the real server, such as http://www.example.com/health`},
+		{b("service = http_proxy", `request = "www.example.com/health"`), `test.cf:4: request: "www.example.com/health" is not an absolute URL: http_proxy fetches a page through the real server, such as http://www.example.com/health`},
+		{b("service = http_proxy", `request = "ftp://www.example.com/"`), `test.cf:4: request: "ftp://www.example.com/" is not an absolute URL: http_proxy fetches a page through the real server, such as http://www.example.com/health`},
+		{b("service = http_proxy", `request = "http://www.example.com/"`, `real = 10.0.0.3:3128 gate "/health", "ok"`), `test.cf:5: real: "/health" is not an absolute URL: http_proxy fetches a page through the real server, such as http://www.example.com/health`},
 		{b("real = 10.0.0.3:80 masq\t\"a\"b"), `test.cf:3: real: "b" is not closed by a matching quote, or has text glued to it`},
 	}
 	for _, tc := range cases {

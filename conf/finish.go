@@ -2,6 +2,7 @@ package conf
 
 import (
 	"fmt"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -117,6 +118,10 @@ func (p *parser) checkDefaults(vd *vdraft, v *Virtual) {
 		if c.Login == "" {
 			c.Login = "ldirectord@" + p.hostname
 		}
+	case ServiceHTTPProxy:
+		if negotiates(c.Type) {
+			p.proxyRequests(vd, c)
+		}
 	case ServiceMySQL, ServicePgSQL, ServiceOracle:
 		if negotiates(c.Type) {
 			if c.Login == "" || c.Database == "" || !vd.has("request") {
@@ -124,6 +129,38 @@ func (p *parser) checkDefaults(vd *vdraft, v *Virtual) {
 			}
 		}
 	}
+}
+
+// proxyRequests refuses an http_proxy check that can never pass: one whose
+// request, the block's or a real's own, is not an absolute URL for the
+// proxy to fetch. ldirectord accepts these and marks every real down. A
+// block without any request only has a warning.
+func (p *parser) proxyRequests(vd *vdraft, c *Check) {
+	const want = "is not an absolute URL: http_proxy fetches a page through the real server, such as http://www.example.com/health"
+	if vd.has("request") {
+		if !absoluteURL(c.Request) {
+			p.bad(srcLine{num: vd.set["request"], name: "request"}, c.Request, want)
+		}
+	} else if !everyRealHasRequest(vd) {
+		// Often the service comes from port 3128 alone, and Perl starts
+		// such a block: say it, but serve it.
+		p.warnf(vd.line, virtualDirective(vd.ipv6), "checks http_proxy with negotiate, which fetches the absolute URL in request; without one every check fails")
+	}
+	for _, rs := range vd.reals {
+		if rs.hasPair && !absoluteURL(rs.request) {
+			p.bad(srcLine{num: rs.line, name: rs.directive}, rs.request, want)
+		}
+	}
+}
+
+// absoluteURL reports whether req, without the '/' ldirectord may put
+// before it, is an http or https URL with a host.
+func absoluteURL(req string) bool {
+	u, err := url.Parse(strings.TrimPrefix(req, "/"))
+	if err != nil || u.Host == "" {
+		return false
+	}
+	return strings.EqualFold(u.Scheme, "http") || strings.EqualFold(u.Scheme, "https")
 }
 
 // negotiates reports whether a check of type t ever speaks the service.
