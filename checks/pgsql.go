@@ -81,6 +81,9 @@ func pgConnectReason(err error) string {
 	}
 	msg := short(err)
 	if strings.Contains(msg, "connection refused") {
+		if strings.HasPrefix(msg, "connect: ") {
+			return msg
+		}
 		return "connect: " + msg
 	}
 	return "connect and login: " + msg

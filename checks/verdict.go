@@ -104,6 +104,10 @@ func short(err error) string {
 	}
 	var op *net.OpError
 	if errors.As(err, &op) && op.Err != nil {
+		// A proxy's dial error comes inside a "proxyconnect" one.
+		for inner := (*net.OpError)(nil); errors.As(op.Err, &inner) && inner.Err != nil; {
+			op = inner
+		}
 		return op.Err.Error()
 	}
 	return err.Error()
