@@ -13,14 +13,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ldirectord-go/ldirectord/internal/vm"
 	"github.com/ldirectord-go/ldirectord/kernel"
 )
 
 // ipCmd runs iproute2's ip; busybox's applet lacks netns.
 func ipCmd(t *testing.T, args ...string) {
 	t.Helper()
-	if out, err := exec.Command("/usr/sbin/ip", args...).CombinedOutput(); err != nil {
-		t.Fatalf("ip %s: %v\n%s", strings.Join(args, " "), err, out)
+	if err := vm.IP(args...); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -30,16 +31,12 @@ func ipCmd(t *testing.T, args ...string) {
 func startRealServer(t *testing.T, n int) realServer {
 	t.Helper()
 	ns := fmt.Sprintf("real%d", n)
-	host, peer := fmt.Sprintf("vh%d", n), fmt.Sprintf("vr%d", n)
-	ipCmd(t, "netns", "add", ns)
-	t.Cleanup(func() { exec.Command("/usr/sbin/ip", "netns", "del", ns).Run() })
-	ipCmd(t, "link", "add", host, "type", "veth", "peer", "name", peer)
-	ipCmd(t, "link", "set", peer, "netns", ns)
-	ipCmd(t, "addr", "add", fmt.Sprintf("10.2.%d.1/24", n), "dev", host)
-	ipCmd(t, "link", "set", host, "up")
-	ipCmd(t, "-n", ns, "addr", "add", fmt.Sprintf("10.2.%d.2/24", n), "dev", peer)
-	ipCmd(t, "-n", ns, "link", "set", peer, "up")
-	ipCmd(t, "-n", ns, "link", "set", "lo", "up")
+	p := vm.Peer{NS: ns, Host: fmt.Sprintf("vh%d", n), HostAddr: fmt.Sprintf("10.2.%d.1/24", n),
+		PeerDev: fmt.Sprintf("vr%d", n), PeerAddr: fmt.Sprintf("10.2.%d.2/24", n)}
+	t.Cleanup(func() { p.Del() })
+	if err := p.Add(); err != nil {
+		t.Fatal(err)
+	}
 	ipCmd(t, "-n", ns, "route", "add", "default", "via", fmt.Sprintf("10.2.%d.1", n))
 
 	root := filepath.Join(t.TempDir(), ns)

@@ -226,6 +226,11 @@ func newBackend(t *testing.T, ip string) *backend {
 	if err != nil {
 		t.Fatalf("listen on %s: %v", ip, err)
 	}
+	return backendOn(t, ln)
+}
+
+// backendOn is a healthy backend serving ln.
+func backendOn(t *testing.T, ln net.Listener) *backend {
 	b := &backend{t: t, addr: ln.Addr().String()}
 	b.healthy.Store(true)
 	b.serve(ln)
