@@ -3,7 +3,10 @@ package checks
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/url"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/ldirectord-go/ldirectord/conf"
@@ -92,4 +95,51 @@ func dispatch(ctx context.Context, t Target) Result {
 		return checkExternalPerl(ctx, t)
 	}
 	return down(fmt.Sprintf("unknown checktype %q", t.Check.Type))
+}
+
+// Describe says what a check of t does and where it goes, as an operator
+// reads it: "negotiate http port 80", "connect port 22", "ping". A check
+// that goes elsewhere than the real server (an http or https request that
+// is a full URL) names that host and port instead; a connect check of a
+// UDP service, which pings, says ping.
+func Describe(t Target) string {
+	service := t.Check.Service
+	if service == "" {
+		service = conf.ServiceNone
+	}
+	if t.Port == 0 {
+		t.Port = conf.ServicePort(service)
+	}
+	where := "port " + strconv.Itoa(int(t.Port))
+	switch t.Check.Type {
+	case conf.CheckPing:
+		return "ping"
+	case conf.CheckConnect:
+		if t.Protocol == conf.UDP {
+			return "ping"
+		}
+		return "connect " + where
+	case conf.CheckNegotiate, conf.CheckCombined, "":
+		if service == conf.ServiceHTTP || service == conf.ServiceHTTPS {
+			if u, full := httpURL(t, service); full {
+				where = urlHostPort(u, service)
+			}
+		}
+		return "negotiate " + service + " " + where
+	}
+	return string(t.Check.Type) + " " + where
+}
+
+// urlHostPort is the host and port a URL is fetched from, the scheme's
+// port when it names none.
+func urlHostPort(raw, scheme string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return raw
+	}
+	port := u.Port()
+	if port == "" {
+		port = strconv.Itoa(int(conf.ServicePort(scheme)))
+	}
+	return net.JoinHostPort(u.Hostname(), port)
 }

@@ -98,18 +98,10 @@ func probeOne(v *conf.Virtual, r *conf.Real, check checks.Func) (string, checks.
 	}()
 	select {
 	case res := <-done:
-		return checkName(p.Target), res
+		return checks.Describe(p.Target), res
 	case <-time.After(p.Deadline + probeGrace):
-		return checkName(p.Target), checks.Result{Reason: fmt.Sprintf("no verdict within %v", p.Deadline), Duration: time.Since(start)}
+		return checks.Describe(p.Target), checks.Result{Reason: fmt.Sprintf("no verdict within %v", p.Deadline), Duration: time.Since(start)}
 	}
-}
-
-func checkName(t checks.Target) string {
-	name := string(t.Check.Type)
-	if t.Check.Type == conf.CheckNegotiate {
-		name += " " + t.Check.Service
-	}
-	return fmt.Sprintf("%s port %d", name, t.Port)
 }
 
 func realName(r *conf.Real) string {

@@ -110,3 +110,31 @@ func TestProbe(t *testing.T) {
 		t.Errorf("probe of a bad configuration: exit %d, want 1 and the error\nstderr:\n%s", code, errOut)
 	}
 }
+
+// The CHECK column says where each check really goes: the host and port of
+// an http:// request, not the real server's port; ping for a UDP service's
+// connect check, which pings.
+func TestProbeCheckColumnSaysWhereTheCheckGoes(t *testing.T) {
+	e := newEnv(t)
+	good := newBackend(t, "127.0.0.1").addr
+	e.config("negotiatetimeout = 2\nchecktimeout = 2\n" +
+		"virtual = 127.0.0.2:80\n\treal = 127.0.0.3:8080 gate\n\tservice = http\n\trequest = \"http://" + good + "/\"\n\treceive = \"alive\"\n" +
+		"virtual = 127.0.0.2:53\n\tprotocol = udp\n\treal = 127.0.0.1:53 gate\n\tchecktype = connect\n")
+	out, errOut, _ := e.ld("l.cf", "probe")
+	t.Logf("probe:\n%s%s", out, errOut)
+	rows := map[string]string{}
+	for _, l := range strings.Split(out, "\n") {
+		f := strings.Fields(l)
+		if len(f) > 2 {
+			rows[f[0]] = strings.Join(f[2:], " ")
+		}
+	}
+	for vip, want := range map[string]string{
+		"tcp:127.0.0.2:80": "negotiate http " + good + " up",
+		"udp:127.0.0.2:53": "ping ",
+	} {
+		if !strings.HasPrefix(rows[vip], want) {
+			t.Errorf("row of %s: %q, want it to start %q", vip, rows[vip], want)
+		}
+	}
+}
