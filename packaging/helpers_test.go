@@ -106,6 +106,9 @@ func TestMain(m *testing.M) {
 	if daemon.dir != "" {
 		os.RemoveAll(daemon.dir)
 	}
+	if agentCopy.dir != "" {
+		os.RemoveAll(agentCopy.dir)
+	}
 	os.Exit(code)
 }
 

@@ -5,17 +5,51 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
-// agent is our OCF resource agent, by absolute path as ocf-tester wants it.
+var agentCopy struct {
+	once sync.Once
+	dir  string
+	path string
+	err  error
+}
+
+// agent is our OCF resource agent, by absolute path as ocf-tester wants it:
+// a copy in a directory of its own that every user may enter, for
+// ocf-tester runs it as nobody, and the checkout may sit where nobody
+// cannot go (root's home is 0700 on Debian).
 func agent(t *testing.T) string {
 	t.Helper()
-	p, err := filepath.Abs(filepath.Join("ocf", "ldirectord"))
-	if err != nil {
-		t.Fatal(err)
+	agentCopy.once.Do(func() {
+		src, err := os.ReadFile(filepath.Join("ocf", "ldirectord"))
+		if err != nil {
+			agentCopy.err = err
+			return
+		}
+		if agentCopy.dir, err = os.MkdirTemp("", "ldirectord-ocf-"); err != nil {
+			agentCopy.err = err
+			return
+		}
+		// MkdirTemp makes it 0700, and the umask may narrow WriteFile.
+		p := filepath.Join(agentCopy.dir, "ldirectord")
+		for _, err := range []error{
+			os.Chmod(agentCopy.dir, 0o755),
+			os.WriteFile(p, src, 0o755),
+			os.Chmod(p, 0o755),
+		} {
+			if err != nil {
+				agentCopy.err = err
+				return
+			}
+		}
+		agentCopy.path = p
+	})
+	if agentCopy.err != nil {
+		t.Fatalf("copying the OCF agent where nobody can run it: %v", agentCopy.err)
 	}
-	return p
+	return agentCopy.path
 }
 
 // ocfRun runs one action of an agent with the given OCF_RESKEY_ parameters.

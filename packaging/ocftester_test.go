@@ -1,6 +1,10 @@
 package packaging
 
 import (
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -60,4 +64,62 @@ func TestOCFAgentStartFillsTableStopEmptiesIt(t *testing.T) {
 	ocf("stop", 0)
 	ocf("monitor", 7)
 	waitFor(t, "an empty table after stop", func() bool { return len(in.destinations(t)) == 0 })
+}
+
+// closedEnv marks the inner run of TestOCFTesterFromAClosedCheckout.
+const closedEnv = "LDIRECTORD_TEST_CLOSED_CHECKOUT"
+
+// The OCF tests pass wherever the checkout is, also where nobody, as whom
+// ocf-tester runs the agent, cannot enter: they run here again from a copy
+// of the checkout in a 0700 directory.
+func TestOCFTesterFromAClosedCheckout(t *testing.T) {
+	if os.Getenv(closedEnv) != "" {
+		t.Skip("already in the closed checkout")
+	}
+	need(t, "ocf-tester", "resource-agents")
+	closed := filepath.Join(t.TempDir(), "closed")
+	copyTree(t, root(t), closed)
+	if err := os.Chmod(filepath.Dir(closed), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("go", "test", "-count=1", "-run", "^TestOCF", "./packaging/")
+	cmd.Dir = closed
+	cmd.Env = append(os.Environ(), closedEnv+"=1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("the OCF tests from a checkout in a 0700 directory: %v\n%s", err, out)
+	}
+}
+
+// copyTree copies the checkout's files, without .git and bin, from src to
+// dst.
+func copyTree(t *testing.T, src, dst string) {
+	t.Helper()
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if d.IsDir() && (rel == ".git" || rel == "bin") {
+			return filepath.SkipDir
+		}
+		to := filepath.Join(dst, rel)
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		switch {
+		case d.IsDir():
+			return os.MkdirAll(to, info.Mode().Perm())
+		case d.Type().IsRegular():
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(to, b, info.Mode().Perm())
+		}
+		return nil // no symlinks or devices in a checkout worth following
+	})
+	if err != nil {
+		t.Fatalf("copying the checkout: %v", err)
+	}
 }
