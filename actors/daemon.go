@@ -41,7 +41,7 @@ func Start(opts Options, cfgs ...*conf.Config) (*Daemon, error) {
 		return nil, errors.New("actors.Start: no configuration")
 	}
 	opts = opts.withDefaults()
-	opts.gate = newGate(opts.Log)
+	opts.gate = newGate(opts.Log, opts.Observer)
 	opts.statusChanged = make(chan struct{}, 1)
 	opts.shared = newSharedChecks()
 	go opts.gate.run()
@@ -114,6 +114,19 @@ func (d *Daemon) Status() ([]*plan.Report, error) {
 		return nil, fmt.Errorf("status: %w", err)
 	}
 	return res.(*messages.StatusReports).Reports, nil
+}
+
+// Inspect is everything the daemon knows of its real servers now: their
+// health and why they are in or out, the last check of each, the weights
+// it wants and those the table holds, their connections. An error says
+// what could not be read; what could is returned with it.
+func (d *Daemon) Inspect() (*plan.Inspection, error) {
+	res, err := d.system.Root.RequestFuture(d.root, &messages.Inspect{}, askTimeout).Result()
+	if err != nil {
+		return nil, fmt.Errorf("inspect: %w", err)
+	}
+	a := res.(*inspectAnswer)
+	return a.ins, a.err
 }
 
 // StatusChanged receives when a configuration sent a new report since the

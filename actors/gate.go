@@ -17,6 +17,7 @@ import (
 // waits here. A nil *gate admits everything.
 type gate struct {
 	log *zap.Logger
+	obs Observer // nil: none
 
 	mu       sync.Mutex
 	limit    int // 0: none
@@ -37,8 +38,8 @@ const schedLatencies = "/sched/latencies:seconds"
 // checkintervals, long enough to hold many scheduling events.
 const gateEvery = 500 * time.Millisecond
 
-func newGate(log *zap.Logger) *gate {
-	return &gate{log: log, quit: make(chan struct{}), done: make(chan struct{})}
+func newGate(log *zap.Logger, obs Observer) *gate {
+	return &gate{log: log, obs: obs, quit: make(chan struct{}), done: make(chan struct{})}
 }
 
 // tryEnter lets a check in if it need not wait.
@@ -121,6 +122,12 @@ func (g *gate) setLimit(waitP99 time.Duration) {
 	after, inFlight := g.limit, g.inFlight
 	g.admit()
 	g.mu.Unlock()
+	if g.obs != nil {
+		// Every sample, not only when the limit moves: the checks in
+		// flight change between moves, and this is where they are
+		// counted.
+		g.obs.GateChanged(after, inFlight)
+	}
 	switch {
 	case before == 0 && after > 0:
 		g.log.Warn("short of CPU: checks now wait their turn and run late",

@@ -46,7 +46,7 @@ func TestWaitP99(t *testing.T) {
 }
 
 func TestGateWaitsForRoomOrContext(t *testing.T) {
-	g := newGate(zap.NewNop())
+	g := newGate(zap.NewNop(), nil)
 	g.limit = 2
 	ctx := context.Background()
 	for range 2 {

@@ -199,7 +199,7 @@ func (h *harness) run(cfgs ...*conf.Config) *harness {
 	d, err := Start(Options{
 		Log: zap.New(core), Table: h.table, Check: h.fake.check, Load: h.load,
 		Resync: 100 * time.Millisecond, BackoffMax: 200 * time.Millisecond,
-		Sendmail: h.opts.Sendmail, ReadyWrite: h.opts.ReadyWrite,
+		Sendmail: h.opts.Sendmail, ReadyWrite: h.opts.ReadyWrite, StateDir: h.opts.StateDir,
 		middleware: []actor.ReceiverMiddleware{testHooks},
 	}, cfgs...)
 	if err != nil {

@@ -18,12 +18,14 @@ package actors
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"go.uber.org/zap"
 
 	"github.com/ldirectord-go/ldirectord/conf"
+	"github.com/ldirectord-go/ldirectord/kernel"
 	"github.com/ldirectord-go/ldirectord/messages"
 	"github.com/ldirectord-go/ldirectord/plan"
 )
@@ -47,6 +49,8 @@ type instanceKept struct {
 	// virtuals whose table failopen holds or may hold soon.
 	ramps    plan.Ramps
 	failOpen map[conf.VirtualID]plan.FailOpen
+	// drains are the reals being drained, from the drain directory.
+	drains plan.Drains
 }
 
 type instance struct {
@@ -71,6 +75,10 @@ type instance struct {
 	reported  time.Time
 	// rampAt is when the pending rampStep fires (zero: none).
 	rampAt time.Time
+	// drainToken names this incarnation's drain scans; drainPending says
+	// one is due.
+	drainToken   *int
+	drainPending bool
 	// last is the last report sent; stale, the virtuals changed since
 	// (nil: all of them).
 	last  *plan.Report
@@ -103,7 +111,7 @@ func newInstance(opts Options, writer *actor.PID, cfg *conf.Config) actor.Produc
 	kept := &instanceKept{
 		cfg: cfg, health: plan.Health{}, virtuals: map[conf.VirtualID]*virtualKept{},
 		fallbacks: map[conf.VirtualID]plan.FallbackState{},
-		sharing:   &sharing{}, ramps: plan.Ramps{}, failOpen: map[conf.VirtualID]plan.FailOpen{},
+		sharing:   &sharing{}, ramps: plan.Ramps{}, failOpen: map[conf.VirtualID]plan.FailOpen{}, drains: plan.Drains{},
 	}
 	kept.sharing.on.Store(cfg.Global.SharedChecks)
 	return func() actor.Actor {
@@ -126,6 +134,7 @@ func (in *instance) Receive(ctx actor.Context) {
 			in.spawn(ctx, v)
 		}
 		in.watch(ctx)
+		in.scanDrains(ctx)
 		if !in.ready {
 			self, root := ctx.Self(), ctx.ActorSystem().Root
 			in.grace = time.AfterFunc(plan.StartGrace(in.cfg), func() { root.Send(self, &graceOver{}) })
@@ -157,6 +166,11 @@ func (in *instance) Receive(ctx actor.Context) {
 		in.push(ctx)
 	case *failOpenDue:
 		in.recheckFailOpen(ctx, msg.virtual)
+	case *drainTick:
+		if msg.token == in.drainToken {
+			in.drainPending = false
+			in.scanDrains(ctx)
+		}
 	case *messages.FallbackChecked:
 		if in.pids[msg.Virtual] == nil {
 			return
@@ -167,6 +181,8 @@ func (in *instance) Receive(ctx actor.Context) {
 			in.fallbacks[msg.Virtual] = msg.FallbackState
 		}
 		in.reportSoon(ctx)
+	case *messages.Inspect:
+		in.inspect(ctx)
 	case *messages.Reload:
 		ctx.Respond(&messages.Reloaded{Err: in.reload(ctx, msg.Config)})
 	case *messages.ReloadFile:
@@ -240,18 +256,58 @@ func (in *instance) push(ctx actor.Context) {
 	in.dirty = false
 	in.seq++
 	in.sending = in.seq
-	h := plan.HeldHealth(in.health, in.failOpen)
-	desired := plan.Desired(in.cfg, h)
-	if next := plan.SlowStart(in.cfg, desired, in.ramps, time.Now()); !next.IsZero() {
+	desired, optional, next := in.desired(time.Now())
+	if !next.IsZero() {
 		in.stepAt(ctx, next)
 	}
-	ctx.Request(in.writer, &messages.Desired{
-		Owner:    in.owner(),
-		Virtuals: desired,
-		Optional: plan.Optional(in.cfg, h),
-	})
+	ctx.Request(in.writer, &messages.Desired{Owner: in.owner(), Virtuals: desired, Optional: optional})
 	seq, self, root := in.seq, ctx.Self(), ctx.ActorSystem().Root
 	time.AfterFunc(desiredResend, func() { root.Send(self, &desiredLost{seq: seq}) })
+}
+
+// desired is the table the instance wants at now, with its optional
+// destinations, and when the next slowstart step is due (zero: none).
+func (in *instance) desired(now time.Time) (vs []kernel.Virtual, optional []plan.Ref, next time.Time) {
+	h := plan.HeldHealth(in.health, in.failOpen)
+	vs = plan.Desired(in.cfg, h)
+	next = plan.SlowStart(in.cfg, vs, in.ramps, now)
+	plan.ApplyDrains(in.cfg, vs, in.drains)
+	return vs, plan.Optional(in.cfg, h), next
+}
+
+// inspect answers the current Inspect with what the virtual actors say of
+// their reals and what the instance wants of the table.
+func (in *instance) inspect(ctx actor.Context) {
+	sender := ctx.Sender()
+	var qs []question
+	var order []*conf.Virtual
+	for _, v := range in.cfg.Virtuals {
+		if pid := in.pids[v.ID]; pid != nil {
+			qs = append(qs, question{pid, &messages.Inspect{}, "inspect " + string(v.ID)})
+			order = append(order, v)
+		}
+	}
+	gather(ctx, qs, func(answers []any, _ []error) {
+		cfg := &conf.Config{File: in.cfg.File, Name: in.cfg.Name, Global: in.cfg.Global}
+		var vis []plan.VirtualInspection
+		for i, a := range answers {
+			if ins, ok := a.(*messages.Inspected); ok {
+				cfg.Virtuals = append(cfg.Virtuals, order[i])
+				vi := ins.Virtual
+				if f := in.failOpen[vi.ID]; f.Held() {
+					vi.FailOpen = &plan.HeldTable{Since: f.Since, Failed: len(f.Downs)}
+				}
+				vis = append(vis, vi)
+			}
+		}
+		desired, _, _ := in.desired(time.Now())
+		all := make([]kernel.Virtual, 0, len(cfg.Virtuals))
+		for _, v := range cfg.Virtuals {
+			all = append(all, desired[slices.Index(in.cfg.Virtuals, v)])
+		}
+		plan.InspectWanted(cfg, all, vis, in.drains)
+		ctx.Send(sender, &messages.Inspected{Instances: []plan.InstanceInspection{{File: in.cfg.File, Name: in.cfg.Name, Virtuals: vis}}})
+	})
 }
 
 // taken: the writer holds the last Desired; send the latest if health
@@ -315,6 +371,7 @@ func (in *instance) reload(ctx actor.Context, cfg *conf.Config) error {
 		delete(in.fallbacks, v.ID)
 		delete(in.ramps, v.ID)
 		delete(in.failOpen, v.ID)
+		delete(in.drains, v.ID)
 	}
 	for _, v := range append(d.Changed, d.Same...) {
 		if pid := in.pids[v.ID]; pid != nil {
@@ -330,27 +387,21 @@ func (in *instance) reload(ctx actor.Context, cfg *conf.Config) error {
 	for _, v := range cfg.Virtuals {
 		m := in.health[v.ID]
 		for rid := range m {
-			if !hasReal(v, rid) {
+			if v.Real(rid) == nil {
 				delete(m, rid)
 			}
 		}
 	}
 	in.stale = nil // every virtual may have changed
 	in.watch(ctx)
+	if !in.drainPending {
+		in.scanDrains(ctx) // the drain directory may be new
+	}
 	in.log.Info("configuration reloaded",
 		zap.Int("added", len(d.Added)), zap.Int("removed", len(d.Removed)), zap.Int("changed", len(d.Changed)))
 	in.push(ctx)
 	in.reportSoon(ctx)
 	return nil
-}
-
-func hasReal(v *conf.Virtual, id conf.RealID) bool {
-	for _, r := range v.Reals {
-		if r.ID == id {
-			return true
-		}
-	}
-	return false
 }
 
 func (in *instance) reloadFile(ctx actor.Context) error {

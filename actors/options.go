@@ -34,6 +34,9 @@ type Options struct {
 	// time, for a failing first write of the table to succeed (default
 	// 20s).
 	ReadyWrite time.Duration
+	// StateDir is where the pid files are: a configuration without a
+	// maintenancedir keeps its drains beside them (plan.DrainDir).
+	StateDir string
 	// Hostname goes into alert mails; LookupAddr finds the names a
 	// maintenancedir file may use.
 	Hostname   string

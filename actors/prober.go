@@ -14,6 +14,7 @@ package actors
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -133,6 +134,7 @@ func (p *prober) start(ctx actor.Context) {
 	p.started, p.timeout = time.Now(), probe.Deadline
 	tok, self, root, check, dir, shared := p.token, ctx.Self(), ctx.ActorSystem().Root, p.opts.Check, p.maintenanceDir, p.sharing.checks(p.opts.shared)
 	fresh := p.v.Settings.CheckInterval
+	obs, vid, kind := p.opts.Observer, p.v.ID, plan.CheckKind(probe.Target)
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
@@ -158,11 +160,20 @@ func (p *prober) start(ctx actor.Context) {
 			done.result, done.maintenance = checks.Result{Reason: "maintenance file " + f}, true
 			return
 		}
+		// Observed where the check runs: a verdict shared by several
+		// virtuals is one check, counted once.
+		run := func() checks.Result {
+			res := probe.Run(cctx, check)
+			if !errors.Is(cctx.Err(), context.Canceled) { // a stopping prober drops it
+				obs.CheckDone(vid, kind, res)
+			}
+			return res
+		}
 		if shared == nil {
-			done.result = probe.Run(cctx, check)
+			done.result = run()
 			return
 		}
-		done.result = shared.do(plan.ShareKey(probe), fresh, func() checks.Result { return probe.Run(cctx, check) })
+		done.result = shared.do(plan.ShareKey(probe), fresh, run)
 	}()
 }
 

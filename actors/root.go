@@ -66,13 +66,13 @@ func (r *root) Receive(ctx actor.Context) {
 			ctx.Respond(&messages.Reloaded{Err: fmt.Errorf("reload: no running configuration %s", msg.Config.File)})
 			return
 		}
-		r.gather(ctx, []question{{r.instances[i], msg, "reload"}}, r.answerReloaded(ctx))
+		gather(ctx, []question{{r.instances[i], msg, "reload"}}, r.answerReloaded(ctx))
 	case *messages.ReloadFile:
 		qs := make([]question, len(r.instances))
 		for i, pid := range r.instances {
 			qs[i] = question{pid, msg, "reload"}
 		}
-		r.gather(ctx, qs, r.answerReloaded(ctx))
+		gather(ctx, qs, r.answerReloaded(ctx))
 	case *messages.Reported:
 		if slices.Contains(r.files, msg.File) {
 			r.reports[msg.File] = msg.Report
@@ -89,9 +89,43 @@ func (r *root) Receive(ctx actor.Context) {
 			}
 		}
 		ctx.Respond(&messages.StatusReports{Reports: out})
+	case *messages.Inspect:
+		r.inspect(ctx)
 	case *messages.Shutdown:
 		r.shutdown(ctx)
 	}
+}
+
+// inspect answers Inspect with every instance's inspection and what the
+// table holds for each real.
+func (r *root) inspect(ctx actor.Context) {
+	sender := ctx.Sender()
+	qs := []question{{r.writer, &messages.ReadTable{}, "read the IPVS table"}}
+	for _, pid := range r.instances {
+		qs = append(qs, question{pid, &messages.Inspect{}, "inspect instance " + pid.Id})
+	}
+	gather(ctx, qs, func(answers []any, errs []error) {
+		ins := &plan.Inspection{}
+		for _, a := range answers[1:] {
+			if i, ok := a.(*messages.Inspected); ok {
+				ins.Instances = append(ins.Instances, i.Instances...)
+			}
+		}
+		t, ok := answers[0].(*messages.TableRead)
+		if ok && t.Err != nil {
+			errs[0] = fmt.Errorf("read the IPVS table: %w", t.Err)
+		}
+		if ok && t.Err == nil {
+			plan.InspectTable(ins, t.Virtuals, t.Conns)
+		}
+		ctx.Send(sender, &inspectAnswer{ins: ins, err: errors.Join(errs...)})
+	})
+}
+
+// inspectAnswer answers Inspect for Daemon.Inspect.
+type inspectAnswer struct {
+	ins *plan.Inspection
+	err error
 }
 
 func (r *root) spawn(ctx actor.Context, c *conf.Config) {
@@ -127,7 +161,7 @@ func (r *root) reloadAll(ctx actor.Context, cfgs []*conf.Config) {
 		r.instances = slices.Delete(r.instances, i, i+1)
 	}
 	respond := r.answerReloaded(ctx)
-	r.gather(ctx, qs, func(answers []any, errs []error) {
+	gather(ctx, qs, func(answers []any, errs []error) {
 		for _, q := range qs {
 			if _, ok := q.msg.(*messages.Shutdown); ok {
 				ctx.Stop(q.to)
@@ -146,8 +180,8 @@ func (r *root) shutdown(ctx actor.Context) {
 	for i, pid := range r.instances {
 		qs[i] = question{pid, &messages.Shutdown{}, "stop instance " + pid.Id}
 	}
-	r.gather(ctx, qs, func(_ []any, errs []error) {
-		r.gather(ctx, []question{{r.writer, &messages.Flush{}, "last write of the IPVS table"}}, func(answers []any, ferrs []error) {
+	gather(ctx, qs, func(_ []any, errs []error) {
+		gather(ctx, []question{{r.writer, &messages.Flush{}, "last write of the IPVS table"}}, func(answers []any, ferrs []error) {
 			errs = append(errs, ferrs...)
 			if f, ok := answers[0].(*messages.Flushed); ok && f.Err != nil {
 				errs = append(errs, fmt.Errorf("last write of the IPVS table: %w", f.Err))
@@ -155,36 +189,6 @@ func (r *root) shutdown(ctx actor.Context) {
 			ctx.Send(sender, &messages.Stopped{Err: errors.Join(errs...)})
 		})
 	})
-}
-
-// question is one request of the root to a child.
-type question struct {
-	to   *actor.PID
-	msg  any
-	what string // names the question in an error
-}
-
-// gather asks every question at once and calls done, in the root's own
-// mailbox, with the answers and the errors of those that went unanswered
-// once all are in; the root takes other messages meanwhile.
-func (r *root) gather(ctx actor.Context, qs []question, done func(answers []any, errs []error)) {
-	answers, errs := make([]any, len(qs)), make([]error, len(qs))
-	left := len(qs)
-	if left == 0 {
-		done(answers, errs)
-		return
-	}
-	for i, q := range qs {
-		ctx.ReenterAfter(ctx.RequestFuture(q.to, q.msg, askTimeout), func(res any, err error) {
-			answers[i] = res
-			if err != nil {
-				errs[i] = fmt.Errorf("%s: %w", q.what, err)
-			}
-			if left--; left == 0 {
-				done(answers, errs)
-			}
-		})
-	}
 }
 
 // answerReloaded answers the current message, once its questions are

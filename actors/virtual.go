@@ -21,6 +21,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"go.uber.org/zap"
 
+	"github.com/ldirectord-go/ldirectord/checks"
 	"github.com/ldirectord-go/ldirectord/conf"
 	"github.com/ldirectord-go/ldirectord/messages"
 	"github.com/ldirectord-go/ldirectord/plan"
@@ -32,21 +33,32 @@ type virtualKept struct {
 	statuses map[conf.RealID]plan.Status
 	reals    map[conf.RealID]*proberKept
 	lastMail map[conf.RealID]time.Time
-	daemon   string // starting, running or reloading, for emailalertstatus
-	fallback *bool  // whether fallbackcommand was last run with start
+	seen     map[conf.RealID]realSeen // the last check of each real, for inspection
+	daemon   string                   // starting, running or reloading, for emailalertstatus
+	fallback *bool                    // whether fallbackcommand was last run with start
 
 	// The fallback server's prober: reported, never in the table's
 	// decisions.
-	fb     *proberKept
-	fbID   conf.RealID
-	fbAddr netip.AddrPort
+	fb       *proberKept
+	fbID     conf.RealID
+	fbAddr   netip.AddrPort
+	fbStatus plan.Status
 }
 
 func newVirtualKept(v *conf.Virtual) *virtualKept {
 	return &virtualKept{
 		v: v, statuses: map[conf.RealID]plan.Status{}, reals: map[conf.RealID]*proberKept{},
-		lastMail: map[conf.RealID]time.Time{}, daemon: plan.Starting,
+		lastMail: map[conf.RealID]time.Time{}, seen: map[conf.RealID]realSeen{}, daemon: plan.Starting,
 	}
+}
+
+// realSeen is what the last check of a real found, kept for inspection.
+type realSeen struct {
+	at          time.Time
+	res         checks.Result
+	maintenance bool
+	failures    int       // failed checks in a row
+	since       time.Time // when the real entered its status
 }
 
 type virtualActor struct {
@@ -87,6 +99,8 @@ func (a *virtualActor) Receive(ctx actor.Context) {
 		a.checked(ctx, msg)
 	case *messages.UpdateVirtual:
 		a.update(ctx, msg.Virtual)
+	case *messages.Inspect:
+		ctx.Respond(&messages.Inspected{Virtual: a.inspect()})
 	case *actor.Stopping, *actor.Restarting:
 		a.effects.wait()
 	}
@@ -102,17 +116,8 @@ func (a *virtualActor) spawn(ctx actor.Context, r *conf.Real) {
 	a.probers[r.ID] = ctx.Spawn(props(a.opts, newProber(a.opts, a.maintenanceDir, a.sharing, kept), 0))
 }
 
-func (a *virtualActor) real(id conf.RealID) *conf.Real {
-	for _, r := range a.v.Reals {
-		if r.ID == id {
-			return r
-		}
-	}
-	return nil
-}
-
 func (a *virtualActor) checked(ctx actor.Context, msg *messages.Checked) {
-	r := a.real(msg.Real)
+	r := a.v.Real(msg.Real)
 	if r == nil || a.probers[msg.Real] == nil {
 		return // removed by a reload while its check ran
 	}
@@ -122,6 +127,7 @@ func (a *virtualActor) checked(ctx actor.Context, msg *messages.Checked) {
 		zap.String("reason", msg.Result.Reason), zap.Duration("took", msg.Result.Duration))
 	a.monitor(r, msg)
 	at := time.Now()
+	a.see(msg, was != now, at)
 	tr := msg.Transition
 	if tr == plan.Damped {
 		a.log.Warn("real server flapping: held down", zap.String("real", string(r.ID)),
@@ -186,6 +192,7 @@ func (a *virtualActor) alert(r *conf.Real, st plan.Status, now time.Time, repeat
 		a.lastMail[r.ID] = now
 	} else {
 		delete(a.lastMail, r.ID)
+		delete(a.seen, r.ID)
 	}
 	if !plan.MailWanted(s, a.daemon) {
 		return
@@ -251,4 +258,50 @@ func (a *virtualActor) update(ctx actor.Context, nv *conf.Virtual) {
 		a.spawn(ctx, r)
 	}
 	a.updateFallback(ctx)
+}
+
+// see keeps what a check of a real found.
+func (a *virtualActor) see(msg *messages.Checked, changed bool, at time.Time) {
+	s := a.seen[msg.Real]
+	s.at, s.res, s.maintenance = at, msg.Result, msg.Maintenance
+	if msg.Result.Up {
+		s.failures = 0
+	} else {
+		s.failures++
+	}
+	if changed || s.since.IsZero() {
+		s.since = at
+	}
+	a.seen[msg.Real] = s
+}
+
+// inspect is what the virtual knows of its reals and its fallback now.
+func (a *virtualActor) inspect() plan.VirtualInspection {
+	vi := plan.VirtualInspection{ID: a.v.ID, Reals: make([]plan.RealInspection, 0, len(a.v.Reals))}
+	if len(a.v.Reals) > 0 {
+		vi.CheckType = plan.CheckKind(plan.NewProbe(a.v, a.v.Reals[0], 0).Target)
+	}
+	for _, r := range a.v.Reals {
+		vi.Reals = append(vi.Reals, a.inspectReal(r.ID, a.statuses[r.ID], r.Weight))
+	}
+	if a.fb != nil {
+		f := a.inspectReal(a.fbID, a.fbStatus, plan.FallbackWeight)
+		vi.Fallback = &f
+	}
+	return vi
+}
+
+func (a *virtualActor) inspectReal(id conf.RealID, st plan.Status, weight int) plan.RealInspection {
+	s := a.seen[id]
+	ri := plan.RealInspection{
+		Real: id, State: st.String(), Since: s.since, Weight: weight,
+		LastCheck: s.at, Latency: s.res.Duration, Reason: s.res.Reason, Failures: s.failures,
+	}
+	switch {
+	case s.maintenance:
+		ri.State = plan.StateMaintenance
+	case st == plan.Down && a.v.Settings.Quiescent:
+		ri.State = plan.StateQuiescent
+	}
+	return ri
 }

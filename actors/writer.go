@@ -80,6 +80,8 @@ func (w *writer) Receive(ctx actor.Context) {
 		ctx.Respond(&messages.Flushed{Err: err})
 		w.answer(ctx, err)
 		w.reschedule(ctx)
+	case *messages.ReadTable:
+		ctx.Respond(w.read())
 	case *messages.AwaitApplied:
 		w.waiters = append(w.waiters, waiter{to: ctx.Sender(), msg: msg})
 		w.answer(ctx, nil)
@@ -118,6 +120,7 @@ func (w *writer) release(r *messages.Release) {
 
 // apply makes the table match the union of the owners' desired tables.
 func (w *writer) apply() error {
+	began := time.Now()
 	var desired []kernel.Virtual
 	var optional []plan.Ref
 	for _, o := range w.order {
@@ -128,14 +131,19 @@ func (w *writer) apply() error {
 	if len(optional) > 0 {
 		actual, err := w.cache.List()
 		if err != nil {
+			w.opts.Observer.TableWritten(0, time.Since(began), err)
 			return w.failed(err)
 		}
 		desired = plan.DropAbsentOptional(desired, actual, optional)
 	}
 	want := plan.ServiceKeys(desired)
 	owned := func(k kernel.ServiceKey) bool { return want[k] || w.retired[k] }
-	began := time.Now()
 	changes, err := w.cache.Sync(desired, owned)
+	w.opts.Observer.TableWritten(len(changes), time.Since(began), err)
+	if n := w.cache.Drift(); n > 0 {
+		w.opts.Log.Warn("ipvs table changed under the daemon; put right", zap.Int("changes", n))
+		w.opts.Observer.DriftRepaired(n)
+	}
 	for _, c := range changes {
 		w.opts.Log.Info("ipvs change", zap.String("change", c.String()))
 	}
@@ -224,4 +232,18 @@ func (w *writer) stopTimer() {
 		w.timer = nil
 	}
 	w.token = nil
+}
+
+// read lists the table as the kernel holds it now, with its connections
+// where it counts them.
+func (w *writer) read() *messages.TableRead {
+	vs, err := w.opts.Table.List()
+	if err != nil {
+		return &messages.TableRead{Err: err}
+	}
+	t := &messages.TableRead{Virtuals: vs}
+	if cr, ok := w.opts.Table.(kernel.ConnReader); ok {
+		t.Conns, t.Err = cr.Conns()
+	}
+	return t
 }

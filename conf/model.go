@@ -207,3 +207,13 @@ type Real struct {
 	Lower   uint32 // <l:N>, 0 when unset
 	Upper   uint32 // <u:N>, 0 when unset
 }
+
+// Real is the real server of v with identity id, or nil.
+func (v *Virtual) Real(id RealID) *Real {
+	for _, r := range v.Reals {
+		if r.ID == id {
+			return r
+		}
+	}
+	return nil
+}

@@ -11,6 +11,7 @@ import (
 type Memory struct {
 	mu      sync.Mutex
 	st      *state
+	conns   map[ServiceKey]map[DestKey]Conns
 	failN   int
 	failErr error
 	writes  int
@@ -118,4 +119,39 @@ func (m *Memory) UpdateDestination(s Service, d Destination) error {
 // not there.
 func (m *Memory) DelDestination(s Service, d Destination) error {
 	return m.change(Change{Op: OpDelDest, Service: s, Destination: d})
+}
+
+// SetConns sets the connections Conns reports for destination d of
+// service s, as traffic would in the kernel, for tests of what waits on
+// them.
+func (m *Memory) SetConns(s Service, d Destination, c Conns) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.conns == nil {
+		m.conns = map[ServiceKey]map[DestKey]Conns{}
+	}
+	k := s.Key()
+	if m.conns[k] == nil {
+		m.conns[k] = map[DestKey]Conns{}
+	}
+	m.conns[k][d.clean().Key()] = c
+}
+
+// Conns reports the connections SetConns set, for the destinations in the
+// table.
+func (m *Memory) Conns() (map[ServiceKey]map[DestKey]Conns, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.injected(); err != nil {
+		return nil, err
+	}
+	out := map[ServiceKey]map[DestKey]Conns{}
+	for k, e := range m.st.services {
+		c := make(map[DestKey]Conns, len(e.dests))
+		for dk := range e.dests {
+			c[dk] = m.conns[k][dk]
+		}
+		out[k] = c
+	}
+	return out, nil
 }

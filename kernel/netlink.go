@@ -140,6 +140,37 @@ func (n *Netlink) List() ([]Virtual, error) {
 	return out, nil
 }
 
+// Conns reads the connection counts of every destination.
+func (n *Netlink) Conns() (map[ServiceKey]map[DestKey]Conns, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	svcs, err := n.handle.GetServices()
+	if err != nil {
+		return nil, fmt.Errorf("netlink: listing the services of %s: %w", n.where, err)
+	}
+	out := make(map[ServiceKey]map[DestKey]Conns, len(svcs))
+	for _, is := range svcs {
+		s, err := fromIPVSService(is)
+		if err != nil {
+			return nil, fmt.Errorf("netlink: listing %s: %w", n.where, err)
+		}
+		dests, err := n.handle.GetDestinations(is)
+		if err != nil {
+			return nil, n.fail("listing the destinations of", s.Key(), err)
+		}
+		m := make(map[DestKey]Conns, len(dests))
+		for _, id := range dests {
+			d, err := fromIPVSDestination(id)
+			if err != nil {
+				return nil, fmt.Errorf("netlink: listing service %s: %w", s.Key(), err)
+			}
+			m[d.Normalize(s).Key()] = Conns{Active: uint32(id.ActiveConnections), Inactive: uint32(id.InactiveConnections)}
+		}
+		out[s.Key()] = m
+	}
+	return out, nil
+}
+
 // AddService adds a service; ErrExist if it is there.
 func (n *Netlink) AddService(s Service) error {
 	return n.service("adding service", s, (*ipvs.Handle).NewService)

@@ -80,3 +80,18 @@ type Table interface {
 	UpdateDestination(Service, Destination) error
 	DelDestination(Service, Destination) error
 }
+
+// Conns are the connection counts the kernel keeps for a destination.
+type Conns struct {
+	Active, Inactive uint32
+}
+
+// ConnReader is a Table that can tell its destinations' connections, by
+// service and destination key (the file table, where nothing is
+// forwarded, cannot). A drain waits on them.
+type ConnReader interface {
+	Conns() (map[ServiceKey]map[DestKey]Conns, error)
+}
+
+var _ ConnReader = (*Netlink)(nil)
+var _ ConnReader = (*Memory)(nil)

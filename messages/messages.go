@@ -131,6 +131,29 @@ type FallbackChecked struct {
 	plan.FallbackState
 }
 
+// ReadTable asks the writer for the table as the kernel holds it now, and
+// its connection counts where the table keeps them; it answers TableRead.
+type ReadTable struct{}
+
+// TableRead answers ReadTable. Conns is nil where the table counts no
+// connections (the file table).
+type TableRead struct {
+	Virtuals []kernel.Virtual
+	Conns    map[kernel.ServiceKey]map[kernel.DestKey]kernel.Conns
+	Err      error
+}
+
+// Inspect asks the root for a plan.Inspection of every instance, and the
+// root asks each instance for its own; the answer is Inspected.
+type Inspect struct{}
+
+// Inspected answers Inspect: the root's answer holds every instance, an
+// instance's its own, and a virtual actor's its one virtual.
+type Inspected struct {
+	Instances []plan.InstanceInspection
+	Virtual   plan.VirtualInspection
+}
+
 // AwaitApplied asks the root when the table first holds the desired state
 // of every running instance; the root fills Owners and passes it to the
 // writer, which answers Applied once a table holding the desired state of

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/ldirectord-go/ldirectord/conf"
+	"github.com/ldirectord-go/ldirectord/kernel"
 )
 
 // The states a real server is reported in (status --json, metrics): its
@@ -62,4 +63,84 @@ type RealInspection struct {
 	Latency   time.Duration `json:"latency_ns"`
 	Reason    string        `json:"reason"`
 	Failures  int           `json:"consecutive_failures"`
+	// Drain is the drain of the real, if one was asked for.
+	Drain *Drain `json:"drain,omitempty"`
+	// Service and Dest find the real in the kernel's table.
+	Service kernel.ServiceKey `json:"-"`
+	Dest    kernel.DestKey    `json:"-"`
+}
+
+// InspectTable fills in what the table holds for every real of ins: its
+// weight there and its connections (conns may be nil: none counted).
+func InspectTable(ins *Inspection, table []kernel.Virtual, conns map[kernel.ServiceKey]map[kernel.DestKey]kernel.Conns) {
+	in := map[kernel.ServiceKey]map[kernel.DestKey]kernel.Destination{}
+	for _, kv := range table {
+		m := make(map[kernel.DestKey]kernel.Destination, len(kv.Destinations))
+		for _, d := range kv.Destinations {
+			m[d.Normalize(kv.Service).Key()] = d
+		}
+		in[kv.Service.Key()] = m
+	}
+	fill := func(r *RealInspection) {
+		if d, ok := in[r.Service][r.Dest]; ok {
+			w := d.Weight
+			c := conns[r.Service][r.Dest]
+			r.InTable, r.ActiveConns, r.InactiveConns = &w, c.Active, c.Inactive
+		}
+	}
+	for i := range ins.Instances {
+		for j := range ins.Instances[i].Virtuals {
+			v := &ins.Instances[i].Virtuals[j]
+			for k := range v.Reals {
+				fill(&v.Reals[k])
+			}
+			if v.Fallback != nil {
+				fill(v.Fallback)
+			}
+		}
+	}
+}
+
+// InspectWanted fills in, for the reals of the virtuals of vi (those of
+// cfg), the weight the desired table vs gives them, and their keys in the
+// table; the state of a real being drained, and of the fallback while it
+// is in.
+func InspectWanted(cfg *conf.Config, vs []kernel.Virtual, vi []VirtualInspection, drains Drains) {
+	for i, v := range cfg.Virtuals {
+		if i >= len(vi) || i >= len(vs) {
+			break
+		}
+		svc := Service(v)
+		want := make(map[kernel.DestKey]int, len(vs[i].Destinations))
+		for _, d := range vs[i].Destinations {
+			want[d.Normalize(svc).Key()] = d.Weight
+		}
+		for k := range vi[i].Reals {
+			ri := &vi[i].Reals[k]
+			r := v.Real(ri.Real)
+			if r == nil {
+				continue
+			}
+			ri.Service, ri.Dest = svc.Key(), Destination(v, r, 0).Normalize(svc).Key()
+			if w, ok := want[ri.Dest]; ok {
+				ri.Wanted = &w
+			}
+			if d, ok := drains[v.ID][r.ID]; ok {
+				ri.Drain = &d
+				ri.State = StateDraining
+				if d.Out {
+					ri.State = StateDrained
+				}
+			}
+		}
+		if fb := vi[i].Fallback; fb != nil {
+			if f := v.Fallback(); f != nil {
+				fb.Service, fb.Dest = svc.Key(), Destination(v, f, 0).Normalize(svc).Key()
+				if w, ok := want[fb.Dest]; ok {
+					fb.Wanted = &w
+					fb.State = StateFallback
+				}
+			}
+		}
+	}
 }

@@ -24,6 +24,9 @@ func (c control) do(cmd string) int {
 	pid, alive, exists := readPid(c.pidFile)
 	switch cmd {
 	case "status":
+		if c.inv.json {
+			return c.statusJSON(pid, alive, exists)
+		}
 		if alive {
 			fmt.Fprintf(c.stderr, "ldirectord for %s is running with pid: %d\n", c.path, pid)
 			// The real servers' states, when the daemon wrote them; on
@@ -62,6 +65,10 @@ func (c control) do(cmd string) int {
 			}
 		}
 		return c.start()
+	case "drain":
+		return c.drain(alive)
+	case "undrain":
+		return c.undrain(alive)
 	case "reload", "force-reload":
 		if !alive {
 			fmt.Fprintf(c.stdout, "ldirectord is stopped for %s\n", c.path)

@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -102,6 +103,7 @@ func serve(inv invocation, path, pidFile string, ready func(error)) int {
 	d, err := actors.Start(actors.Options{
 		Log: log, Table: table, Check: checks.Run, Load: conf.Load,
 		Hostname: host, LookupAddr: net.DefaultResolver.LookupAddr,
+		StateDir: filepath.Dir(pidFile),
 	}, cfgs...)
 	if err != nil {
 		return fail(err)
@@ -122,6 +124,7 @@ func serve(inv invocation, path, pidFile string, ready func(error)) int {
 		defer close(statusDone)
 		keepStatusFile(log, statusFilePath(pidFile), d.Status, d.StatusChanged(), stopStatus)
 	}()
+	stopControl := serveControl(log, socketPath(pidFile), d.Inspect)
 	if ready != nil {
 		ready(nil)
 	}
@@ -143,6 +146,7 @@ func serve(inv invocation, path, pidFile string, ready func(error)) int {
 	}
 	close(stopStatus)
 	<-statusDone
+	stopControl()
 	code := exitOK
 	if err := d.Stop(); err != nil {
 		log.Error("stop", zap.Error(err))
