@@ -63,13 +63,13 @@ func ParseDrainFile(content string, mtime time.Time) (deadline time.Time, err er
 
 // Drain is one real server being drained.
 type Drain struct {
-	Since    time.Time // when the drain began
-	Deadline time.Time // zero: none
+	Since    time.Time `json:"since"`             // when the drain began
+	Deadline time.Time `json:"deadline,omitzero"` // zero: none
 	// Out is set once the real has left, At: Why says how (no
 	// connections left, or the deadline).
-	Out bool
-	At  time.Time
-	Why string
+	Out bool      `json:"out"`
+	At  time.Time `json:"at,omitzero"`
+	Why string    `json:"why,omitempty"`
 }
 
 // Step moves d on at now, the real having active connections in the

@@ -25,8 +25,8 @@ type Report struct {
 
 // HeldTable is a virtual whose table failopen holds.
 type HeldTable struct {
-	Since  time.Time
-	Failed int
+	Since  time.Time `json:"since"`
+	Failed int       `json:"failed"`
 }
 
 // FallbackState is the last verdict on a virtual's fallback server, which
