@@ -116,6 +116,19 @@ func (d *Daemon) Status() ([]*plan.Report, error) {
 	return res.(*messages.StatusReports).Reports, nil
 }
 
+// Inspect is everything the daemon knows of its real servers now: their
+// health and why they are in or out, the last check of each, the weights
+// it wants and those the table holds, their connections. An error says
+// what could not be read; what could is returned with it.
+func (d *Daemon) Inspect() (*plan.Inspection, error) {
+	res, err := d.system.Root.RequestFuture(d.root, &messages.Inspect{}, askTimeout).Result()
+	if err != nil {
+		return nil, fmt.Errorf("inspect: %w", err)
+	}
+	a := res.(*inspectAnswer)
+	return a.ins, a.err
+}
+
 // StatusChanged receives when a configuration sent a new report since the
 // last receive, for a caller that keeps the status somewhere.
 func (d *Daemon) StatusChanged() <-chan struct{} { return d.statusChanged }

@@ -80,6 +80,8 @@ func (w *writer) Receive(ctx actor.Context) {
 		ctx.Respond(&messages.Flushed{Err: err})
 		w.answer(ctx, err)
 		w.reschedule(ctx)
+	case *messages.ReadTable:
+		ctx.Respond(w.read())
 	case *messages.AwaitApplied:
 		w.waiters = append(w.waiters, waiter{to: ctx.Sender(), msg: msg})
 		w.answer(ctx, nil)
@@ -230,4 +232,18 @@ func (w *writer) stopTimer() {
 		w.timer = nil
 	}
 	w.token = nil
+}
+
+// read lists the table as the kernel holds it now, with its connections
+// where it counts them.
+func (w *writer) read() *messages.TableRead {
+	vs, err := w.opts.Table.List()
+	if err != nil {
+		return &messages.TableRead{Err: err}
+	}
+	t := &messages.TableRead{Virtuals: vs}
+	if cr, ok := w.opts.Table.(kernel.ConnReader); ok {
+		t.Conns, t.Err = cr.Conns()
+	}
+	return t
 }
