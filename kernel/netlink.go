@@ -109,32 +109,13 @@ func (n *Netlink) Close() error {
 // List reads the whole table back, normalized and in the same order as the
 // other tables list it.
 func (n *Netlink) List() ([]Virtual, error) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	svcs, err := n.handle.GetServices()
+	var out []Virtual
+	err := n.dump(func(s Service, dests []Destination, _ []*ipvs.Destination) {
+		slices.SortFunc(dests, compareDests)
+		out = append(out, Virtual{Service: s, Destinations: dests})
+	})
 	if err != nil {
-		return nil, fmt.Errorf("netlink: listing the services of %s: %w", n.where, err)
-	}
-	out := make([]Virtual, 0, len(svcs))
-	for _, is := range svcs {
-		s, err := fromIPVSService(is)
-		if err != nil {
-			return nil, fmt.Errorf("netlink: listing %s: %w", n.where, err)
-		}
-		dests, err := n.handle.GetDestinations(is)
-		if err != nil {
-			return nil, n.fail("listing the destinations of", s.Key(), err)
-		}
-		v := Virtual{Service: s}
-		for _, id := range dests {
-			d, err := fromIPVSDestination(id)
-			if err != nil {
-				return nil, fmt.Errorf("netlink: listing service %s: %w", s.Key(), err)
-			}
-			v.Destinations = append(v.Destinations, d)
-		}
-		slices.SortFunc(v.Destinations, compareDests)
-		out = append(out, v)
+		return nil, err
 	}
 	slices.SortFunc(out, func(a, b Virtual) int { return compareServices(a.Service, b.Service) })
 	return out, nil
@@ -142,33 +123,49 @@ func (n *Netlink) List() ([]Virtual, error) {
 
 // Conns reads the connection counts of every destination.
 func (n *Netlink) Conns() (map[ServiceKey]map[DestKey]Conns, error) {
+	out := map[ServiceKey]map[DestKey]Conns{}
+	err := n.dump(func(s Service, dests []Destination, raw []*ipvs.Destination) {
+		m := make(map[DestKey]Conns, len(dests))
+		for i, d := range dests {
+			m[d.Normalize(s).Key()] = Conns{Active: uint32(raw[i].ActiveConnections), Inactive: uint32(raw[i].InactiveConnections)}
+		}
+		out[s.Key()] = m
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// dump reads every service and its destinations, as the kernel gives
+// them, and hands each service to each with its destinations converted.
+func (n *Netlink) dump(each func(s Service, dests []Destination, raw []*ipvs.Destination)) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	svcs, err := n.handle.GetServices()
 	if err != nil {
-		return nil, fmt.Errorf("netlink: listing the services of %s: %w", n.where, err)
+		return fmt.Errorf("netlink: listing the services of %s: %w", n.where, err)
 	}
-	out := make(map[ServiceKey]map[DestKey]Conns, len(svcs))
 	for _, is := range svcs {
 		s, err := fromIPVSService(is)
 		if err != nil {
-			return nil, fmt.Errorf("netlink: listing %s: %w", n.where, err)
+			return fmt.Errorf("netlink: listing %s: %w", n.where, err)
 		}
-		dests, err := n.handle.GetDestinations(is)
+		raw, err := n.handle.GetDestinations(is)
 		if err != nil {
-			return nil, n.fail("listing the destinations of", s.Key(), err)
+			return n.fail("listing the destinations of", s.Key(), err)
 		}
-		m := make(map[DestKey]Conns, len(dests))
-		for _, id := range dests {
+		var dests []Destination
+		for _, id := range raw {
 			d, err := fromIPVSDestination(id)
 			if err != nil {
-				return nil, fmt.Errorf("netlink: listing service %s: %w", s.Key(), err)
+				return fmt.Errorf("netlink: listing service %s: %w", s.Key(), err)
 			}
-			m[d.Normalize(s).Key()] = Conns{Active: uint32(id.ActiveConnections), Inactive: uint32(id.InactiveConnections)}
+			dests = append(dests, d)
 		}
-		out[s.Key()] = m
+		each(s, dests, raw)
 	}
-	return out, nil
+	return nil
 }
 
 // AddService adds a service; ErrExist if it is there.
