@@ -17,12 +17,17 @@ import (
 	"github.com/ldirectord-go/ldirectord/internal/sdnotify"
 	"github.com/ldirectord-go/ldirectord/internal/tablefile"
 	"github.com/ldirectord-go/ldirectord/kernel"
+	"github.com/ldirectord-go/ldirectord/metrics"
 )
 
 // loadAll reads the configuration at path and those its execute directives
 // name, the named one first.
-func loadAll(path string) ([]*conf.Config, error) {
-	cfg, err := conf.Load(path)
+func loadAll(path string) ([]*conf.Config, error) { return loadAllWith(path, conf.Load) }
+
+// loadAllWith is loadAll reading each file with load: the daemon's
+// metrics.Load, which records each file's hash as it reads it.
+func loadAllWith(path string, load func(string) (*conf.Config, error)) ([]*conf.Config, error) {
+	cfg, err := load(path)
 	if err != nil {
 		return nil, err
 	}
@@ -37,7 +42,7 @@ func loadAll(path string) ([]*conf.Config, error) {
 			continue
 		}
 		seen[p] = true
-		c, err := conf.Load(p)
+		c, err := load(p)
 		if err != nil {
 			return nil, fmt.Errorf("%s: execute %s: %w", path, e, err)
 		}
@@ -76,7 +81,8 @@ func serve(inv invocation, path, pidFile string, ready func(error)) int {
 		}
 		return exitFailure
 	}
-	cfgs, err := loadAll(path)
+	met := metrics.New(Version)
+	cfgs, err := loadAllWith(path, met.Load)
 	if err != nil {
 		return fail(err)
 	}
@@ -101,13 +107,19 @@ func serve(inv invocation, path, pidFile string, ready func(error)) int {
 
 	host, _ := os.Hostname()
 	d, err := actors.Start(actors.Options{
-		Log: log, Table: table, Check: checks.Run, Load: conf.Load,
+		Log: log, Table: table, Check: checks.Run, Load: met.Load, Observer: met,
 		Hostname: host, LookupAddr: net.DefaultResolver.LookupAddr,
 		StateDir: filepath.Dir(pidFile),
 	}, cfgs...)
 	if err != nil {
 		return fail(err)
 	}
+	met.Inspect(d.Inspect)
+	// Served from the start, before the table is ready: a start that hangs
+	// is what an operator most wants to see.
+	metServer := metrics.NewServer(met, log)
+	defer metServer.Close()
+	serveMetrics(log, metServer, cfgs[0])
 	log.Info("started", zap.Int("pid", os.Getpid()), zap.String("config", path), zap.String("version", Version))
 	// Ready (and start returning) means the virtual services are in the
 	// table, which is what heartbeat and systemd start the next unit on.
@@ -134,8 +146,11 @@ func serve(inv invocation, path, pidFile string, ready func(error)) int {
 		if sig == syscall.SIGHUP {
 			log.Info("reloading on SIGHUP")
 			notify(log, sdnotify.ReloadingNow())
-			if err := reload(d, path); err != nil {
+			cfgs, err := reload(d, path, met)
+			if err != nil {
 				log.Error("reload refused; the running configuration stays", zap.Error(err))
+			} else {
+				serveMetrics(log, metServer, cfgs[0])
 			}
 			notify(log, sdnotify.Ready)
 			continue
@@ -158,12 +173,21 @@ func serve(inv invocation, path, pidFile string, ready func(error)) int {
 
 // reload reads the configuration and those its execute directives name
 // again; if all of them parse, the daemon switches to them.
-func reload(d *actors.Daemon, path string) error {
-	cfgs, err := loadAll(path)
-	if err != nil {
-		return err
+func reload(d *actors.Daemon, path string, met *metrics.Metrics) (cfgs []*conf.Config, err error) {
+	defer func() { met.Reloaded(err) }()
+	if cfgs, err = loadAllWith(path, met.Load); err != nil {
+		return nil, err
 	}
-	return d.ReloadAll(cfgs...)
+	return cfgs, d.ReloadAll(cfgs...)
+}
+
+// serveMetrics serves the metrics where the configuration named on the
+// command line says (those of its execute directives are not asked). An
+// address that cannot be listened on costs the metrics, not the daemon.
+func serveMetrics(log *zap.Logger, s *metrics.Server, cfg *conf.Config) {
+	if err := s.Move(cfg.Global.Metrics); err != nil {
+		log.Error("metrics not served", zap.String("address", cfg.Global.Metrics.String()), zap.Error(err))
+	}
 }
 
 func notify(log *zap.Logger, state string) {
