@@ -65,8 +65,12 @@ func (c *daemonCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ins, err := (*f)()
 	if err != nil {
-		// The scrape still serves the rest, and says what failed.
+		// The scrape still serves the rest, and what could be inspected
+		// (the table unread, the reals' health is known), and says what
+		// failed.
 		ch <- prometheus.NewInvalidMetric(c.state, err)
+	}
+	if ins == nil {
 		c.collectConfigs(ch, nil)
 		return
 	}

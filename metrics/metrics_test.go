@@ -82,6 +82,11 @@ func TestRealServerSeries(t *testing.T) {
 	if len(series(text, "ldirectord_build_info")) != 1 || len(series(text, "go_goroutines")) != 1 {
 		t.Errorf("a failed inspection took the rest of the scrape with it:\n%s", text)
 	}
+	// What could be inspected is shown.
+	m.Inspect(func() (*plan.Inspection, error) { return inspection(1, 3), errors.New("read the table: netlink") })
+	if got := series(scrape(t, m), "ldirectord_real_server_state"); len(got) != 4 {
+		t.Errorf("series of a partial inspection: %q, want the 3 reals and the fallback", got)
+	}
 }
 
 func sprintf(format, arg string) string { return strings.Replace(format, "%s", arg, 1) }
