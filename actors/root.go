@@ -12,7 +12,8 @@ package actors
 // Takes: *messages.Reload (to the instance of that file), *messages.ReloadAll
 // (instances started, reloaded and stopped to match), *messages.ReloadFile
 // (to every instance), *messages.Reported from the instances,
-// *messages.Status (answered from the reports), *messages.Shutdown,
+// *messages.Status (answered from the reports), *messages.Inspect
+// (answered for Daemon.Inspect, see inspect.go), *messages.Shutdown,
 // *messages.AwaitApplied (to the writer, naming every instance). Answers
 // with *messages.Reloaded, *messages.StatusReports and *messages.Stopped;
 // the writer answers *messages.Applied.
@@ -94,43 +95,6 @@ func (r *root) Receive(ctx actor.Context) {
 	case *messages.Shutdown:
 		r.shutdown(ctx)
 	}
-}
-
-// inspect answers Inspect with every instance's inspection and what the
-// table holds for each real.
-func (r *root) inspect(ctx actor.Context) {
-	sender := ctx.Sender()
-	qs := []question{{r.writer, &messages.ReadTable{}, "read the IPVS table"}}
-	for _, pid := range r.instances {
-		qs = append(qs, question{pid, &messages.Inspect{}, "inspect instance " + pid.Id})
-	}
-	gather(ctx, qs, func(answers []any, errs []error) {
-		ins := &plan.Inspection{}
-		for _, a := range answers[1:] {
-			if i, ok := a.(*messages.Inspected); ok {
-				ins.Instances = append(ins.Instances, i.Instances...)
-			}
-		}
-		t, ok := answers[0].(*messages.TableRead)
-		if ok && t.Err != nil {
-			errs[0] = fmt.Errorf("read the IPVS table: %w", t.Err)
-		}
-		if ok && t.Err == nil {
-			plan.InspectTable(ins, t.Virtuals, t.Conns)
-		}
-		ctx.Send(sender, &inspectAnswer{ins: ins, err: errors.Join(errs...)})
-	})
-}
-
-// inspectAnswer answers Inspect for Daemon.Inspect.
-type inspectAnswer struct {
-	ins *plan.Inspection
-	err error
-}
-
-func (r *root) spawn(ctx actor.Context, c *conf.Config) {
-	r.instances = append(r.instances, ctx.Spawn(props(r.opts, newInstance(r.opts, r.writer, c), virtualRestarts)))
-	r.files = append(r.files, c.File)
 }
 
 // reloadAll makes the running instances those of cfgs: the instances of

@@ -9,7 +9,7 @@ package actors
 // probers go on where they were.
 //
 // Takes: *messages.Checked from its probers, *messages.UpdateVirtual on
-// reload. Sends: *messages.RealChanged and *messages.FallbackChecked to its
+// reload, *messages.Inspect (answered with what the last checks found). Sends: *messages.RealChanged and *messages.FallbackChecked to its
 // instance, *messages.UpdateReal to its probers.
 
 import (
