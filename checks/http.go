@@ -72,7 +72,11 @@ func fetch(ctx context.Context, t Target, u string, full bool, proxy *url.URL) R
 	if method == "" {
 		method = http.MethodGet
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u, nil)
+	// The transport dials on a context of its own, detached from the
+	// request's (it would keep a connection that a request gave up on
+	// for the next one): the check's context goes with the request as a
+	// value, for the dial to be bounded and canceled by.
+	req, err := http.NewRequestWithContext(context.WithValue(ctx, checkContext{}, ctx), method, u, nil)
 	if err != nil {
 		return down(fmt.Sprintf("request %q: %v", u, err))
 	}
@@ -121,6 +125,9 @@ func checkRedirect(_ *http.Request, via []*http.Request) error {
 	return nil
 }
 
+// checkContext is the key of the check's context in a request's context.
+type checkContext struct{}
+
 // transportKey is what makes two checks' transports differ.
 type transportKey struct {
 	serverName string
@@ -146,7 +153,14 @@ func transport(t Target, proxy *url.URL) *http.Transport {
 		DisableCompression: true,
 		// LWP does not read proxies from the environment either.
 		Proxy: nil,
+		// The transport dials, goes through a proxy's CONNECT and
+		// makes the TLS handshake after the request gave up, on a
+		// context without its deadline: a connection bounded by the
+		// check's own context ends all of them with the check.
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if check, ok := ctx.Value(checkContext{}).(context.Context); ok {
+				ctx = check
+			}
 			return dial(ctx, network, addr)
 		},
 		TLSClientConfig: &tls.Config{
