@@ -109,8 +109,9 @@ type Observer interface {
 	// DriftRepaired: a read of the table found changes made under the
 	// daemon (by hand, by another program) and changes put them right.
 	DriftRepaired(changes int)
-	// GateChanged: the admission gate's limit on checks in flight changed
-	// (0: none, the daemon has CPU enough).
+	// GateChanged: the admission gate's limit on checks in flight (0:
+	// none, the daemon has CPU enough) and the checks in flight, at every
+	// sample of the gate.
 	GateChanged(limit, inFlight int)
 }
 
