@@ -17,7 +17,7 @@ import (
 // The tests named TestInVM* run the daemon against the real kernel's IPVS
 // table. TestVM boots the VM once and runs them there; on the host they
 // skip, because TestVM is what runs them.
-var vmTests = []string{"TestInVMDaemon", "TestInVMFlapDamping", "TestInVMSlowStart", "TestInVMFailOpen"}
+var vmTests = []string{"TestInVMDaemon", "TestInVMFlapDamping", "TestInVMSlowStart", "TestInVMFailOpen", "TestInVMDrain", "TestInVMDrainDeadline"}
 
 func inGuest() bool { return os.Getenv(vm.GuestEnv) == "1" }
 
