@@ -68,6 +68,11 @@ type Target struct {
 type Result struct {
 	Up     bool
 	Reason string
+	// DirectorFault says the check could not be done because the
+	// director itself ran short of open files, socket buffers or
+	// memory: the verdict, down, says nothing about the real server,
+	// and the daemon keeps the real's state as it was.
+	DirectorFault bool
 	// Duration is how long the check took. The runner that calls a check
 	// stamps it, the one place that sees the whole call; checks leave it
 	// zero.

@@ -58,6 +58,11 @@ func runCommand(ctx context.Context, t Target, name string, args ...string) Resu
 	cmd.Stdout = &out
 	cmd.Stderr = &out
 	err := cmd.Run()
+	if cmd.Process == nil && errors.Is(err, syscall.EAGAIN) {
+		// fork could not make a process: the director's shortage.
+		noteFault(ctx, err)
+	}
+	noteShortage(ctx, err)
 	if errors.Is(ctx.Err(), context.Canceled) {
 		return down(fmt.Sprintf("check canceled waiting for %s; process group killed", t.Check.Command))
 	}

@@ -40,6 +40,11 @@ func checkMySQL(ctx context.Context, t Target) (r Result) {
 		bound := time.Until(dl) + 500*time.Millisecond
 		cfg.Timeout, cfg.ReadTimeout, cfg.WriteTimeout = bound, bound, bound
 	}
+	cfg.DialFunc = func(dctx context.Context, network, addr string) (net.Conn, error) {
+		nd := net.Dialer{Timeout: cfg.Timeout}
+		c, err := nd.DialContext(dctx, network, addr)
+		return c, noteShortage(ctx, err)
+	}
 	connector, err := mysql.NewConnector(cfg)
 	if err != nil {
 		return down("mysql settings: " + err.Error())

@@ -56,7 +56,7 @@ func (d closingDialer) DialContext(ctx context.Context, network, addr string) (n
 	var nd net.Dialer
 	c, err := nd.DialContext(ctx, network, addr)
 	if err != nil {
-		return nil, err
+		return nil, noteShortage(d.check, err)
 	}
 	context.AfterFunc(d.check, func() { _ = c.Close() })
 	return c, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -34,6 +35,11 @@ func checkPgSQL(ctx context.Context, t Target) Result {
 		// ParseConfig errors may quote the connection string; keep the
 		// passwd out of the reason.
 		return down("pgsql settings are not valid")
+	}
+	dialer := cfg.DialFunc
+	cfg.DialFunc = func(dctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dialer(dctx, network, addr)
+		return c, noteShortage(ctx, err)
 	}
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {

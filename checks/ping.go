@@ -21,6 +21,7 @@ func checkPing(ctx context.Context, t Target) Result {
 	for try < tries {
 		try++
 		ok, err := pingOnce(ctx, t)
+		noteShortage(ctx, err)
 		if ok {
 			return up(fmt.Sprintf("echo reply (try %d of %d)", try, tries))
 		}

@@ -48,6 +48,7 @@ func checkRADIUS(ctx context.Context, t Target) (r Result) {
 	}
 	resp, err := client.Exchange(ctx, p, hostPort(t))
 	if err != nil {
+		noteShortage(ctx, err)
 		var nae *radius.NonAuthenticResponseError
 		switch {
 		case errors.As(err, &nae):

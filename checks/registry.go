@@ -55,7 +55,9 @@ func Services() []string {
 // its own is treated as negotiate. Checktypes on and off are not checks:
 // the caller decides those without calling Run. Run never outlives the
 // context's deadline, or t.Timeout from now when the context has none.
-// The Result's Duration is left to the caller, which times the call.
+// The Result's Duration is left to the caller, which times the call. A
+// down Result is marked DirectorFault when the check failed for want of
+// the director's own resources.
 func Run(ctx context.Context, t Target) Result {
 	if _, ok := ctx.Deadline(); !ok && t.Timeout > 0 {
 		var cancel context.CancelFunc
@@ -65,7 +67,8 @@ func Run(ctx context.Context, t Target) Result {
 	if dl, ok := ctx.Deadline(); ok && t.Timeout <= 0 {
 		t.Timeout = time.Until(dl).Round(time.Millisecond)
 	}
-	return dispatch(ctx, t)
+	ctx, note := noting(ctx)
+	return judged(dispatch(ctx, t), note)
 }
 
 func dispatch(ctx context.Context, t Target) Result {

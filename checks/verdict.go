@@ -133,7 +133,7 @@ func dial(ctx context.Context, network, addr string) (net.Conn, error) {
 	var d net.Dialer
 	c, err := d.DialContext(ctx, network, addr)
 	if err != nil {
-		return nil, err
+		return nil, noteShortage(ctx, err)
 	}
 	return deadlined(ctx, c), nil
 }
