@@ -95,3 +95,35 @@ type ConnReader interface {
 
 var _ ConnReader = (*Netlink)(nil)
 var _ ConnReader = (*Memory)(nil)
+
+// SyncDaemon is one of the kernel's IPVS connection-synchronisation
+// daemons (ipvsadm --start-daemon): a master sends the connection table
+// of this director over Interface, a backup receives it, so that a
+// standby director can take over established connections.
+type SyncDaemon struct {
+	State     string     // SyncMaster or SyncBackup
+	Interface string     // the network interface the sync traffic uses
+	SyncID    uint8      // tells the pairs on one network apart; 0 default
+	Group     netip.Addr // multicast group; invalid: the kernel's default (224.0.0.81)
+	Port      uint16     // UDP port; 0: the kernel's default (8848)
+	TTL       uint8      // multicast TTL; 0: the kernel's default (1)
+	MaxLen    uint16     // largest sync message; 0: the kernel's default (from the MTU)
+}
+
+// The states of a sync daemon.
+const (
+	SyncMaster = "master"
+	SyncBackup = "backup"
+)
+
+// SyncDaemons is a Table that manages the kernel's sync daemons (netlink
+// and Memory do; the file table cannot). At most one master and one
+// backup run at a time.
+type SyncDaemons interface {
+	// SyncDaemons lists those running.
+	SyncDaemons() ([]SyncDaemon, error)
+	// StartSyncDaemon starts d; ErrExist if one of its state runs.
+	StartSyncDaemon(d SyncDaemon) error
+	// StopSyncDaemon stops the one of state; ErrNotExist if none runs.
+	StopSyncDaemon(state string) error
+}
