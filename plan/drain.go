@@ -82,7 +82,7 @@ func (d Drain) Step(active uint32, present bool, now time.Time) Drain {
 	case !present || active == 0:
 		d.Out, d.At, d.Why = true, now, "no active connection left"
 	case !d.Deadline.IsZero() && !now.Before(d.Deadline):
-		d.Out, d.At, d.Why = true, now, fmt.Sprintf("deadline passed with %d active connections", active)
+		d.Out, d.At, d.Why = true, now, fmt.Sprintf("deadline passed with %d active connection%s", active, plural(active))
 	}
 	return d
 }
@@ -127,4 +127,11 @@ func realAt(v *conf.Virtual, d kernel.Destination) conf.RealID {
 		}
 	}
 	return ""
+}
+
+func plural(n uint32) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }

@@ -1,10 +1,12 @@
 package plan
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ldirectord-go/ldirectord/checks"
 	"github.com/ldirectord-go/ldirectord/conf"
 )
 
@@ -367,5 +369,85 @@ func TestRulesWithQuiescentAndFallback(t *testing.T) {
 	vs = Desired(cfg, h)
 	if got := weights(vs[0]); got["127.0.0.1:80"] != 1 || len(got) != 1 {
 		t.Errorf("not held: %v, want the fallback alone", got)
+	}
+}
+
+// TestJudgeNoVerdict: a check that failed for want of the director's own
+// resources leaves the real as it was, whatever its state and rules; a
+// result that is not the director's fault is judged as Observe judges it.
+func TestJudgeNoVerdict(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	fault := checks.Result{Reason: "no verdict, the director is short of resources: socket: too many open files", DirectorFault: true}
+	held := RealState{Status: Down, HeldUntil: t0.Add(time.Hour), Penalty: time.Minute, Changes: []time.Time{t0}}
+	rules := Rules{FailureCount: 3, Rise: 2, FlapCount: 2, FlapWindow: time.Minute}
+	cases := []struct {
+		name  string
+		state RealState
+		res   checks.Result
+		want  Transition
+		after Status
+	}{
+		{"unchecked stays unknown", RealState{}, fault, NoVerdict, Unknown},
+		{"up stays up, no soft failure counted", RealState{Status: Up, Round: 7}, fault, NoVerdict, Up},
+		{"up after two soft failures stays up", RealState{Status: Up, Failures: 2}, fault, NoVerdict, Up},
+		{"down stays down, no rise lost", RealState{Status: Down, Successes: 1}, fault, NoVerdict, Down},
+		{"held down stays held", held, fault, NoVerdict, Down},
+		{"a plain failure still counts", RealState{Status: Up, Failures: 2}, checks.Result{Reason: "connect: connection refused"}, WentDown, Down},
+		{"an up result marked a fault is a verdict", RealState{Status: Down, Successes: 1}, checks.Result{Up: true, DirectorFault: true}, WentUp, Up},
+	}
+	for _, c := range cases {
+		s, tr := Judge(c.state, c.res, t0, rules)
+		if tr != c.want || s.Status != c.after {
+			t.Errorf("%s: transition %v status %v, want %v %v", c.name, tr, s.Status, c.want, c.after)
+		}
+		if tr == NoVerdict && !reflect.DeepEqual(s, c.state) {
+			t.Errorf("%s: state %+v, want it untouched: %+v", c.name, s, c.state)
+		}
+	}
+	// A burst of faults in the middle of failures neither adds to nor
+	// resets the count: two failures, faults, a failure is down.
+	s := RealState{Status: Up}
+	for _, res := range []checks.Result{{}, {}, fault, fault, fault, {}} {
+		s, _ = Judge(s, res, t0, rules)
+	}
+	if s.Status != Down {
+		t.Errorf("failures around a burst of faults: %v, want down after failurecount 3", s.Status)
+	}
+}
+
+func TestDrainStep(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	d := Drain{Since: t0, Deadline: t0.Add(10 * time.Second)}
+	if got := d.Step(2, true, t0.Add(time.Second)); got.Out {
+		t.Errorf("with 2 connections before the deadline: %+v, want still draining", got)
+	}
+	if got := d.Step(0, true, t0.Add(time.Second)); !got.Out || got.Why != "no active connection left" || !got.At.Equal(t0.Add(time.Second)) {
+		t.Errorf("no connection left: %+v", got)
+	}
+	if got := d.Step(1, true, t0.Add(10*time.Second)); !got.Out || got.Why != "deadline passed with 1 active connection" {
+		t.Errorf("at the deadline with one connection: %+v", got)
+	}
+	if got := d.Step(5, false, t0); !got.Out {
+		t.Errorf("not in the table: %+v, want out", got)
+	}
+	if got := (Drain{Since: t0}).Step(5, true, t0.Add(time.Hour)); got.Out {
+		t.Errorf("no deadline: %+v, want draining as long as connections last", got)
+	}
+	for _, c := range []struct {
+		in   string
+		want time.Time
+		bad  bool
+	}{
+		{"", time.Time{}, false},
+		{"300", t0.Add(300 * time.Second), false},
+		{"5m", t0.Add(5 * time.Minute), false},
+		{"1970-01-01T00:20:00.5Z", time.Unix(1200, 5e8).UTC(), false},
+		{"soon", time.Time{}, true},
+		{"-5m", time.Time{}, true},
+	} {
+		got, err := ParseDrainFile(c.in, t0)
+		if (err != nil) != c.bad || !got.Equal(c.want) {
+			t.Errorf("ParseDrainFile(%q) = %v, %v; want %v (error %v)", c.in, got, err, c.want, c.bad)
+		}
 	}
 }

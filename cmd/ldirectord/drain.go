@@ -68,7 +68,8 @@ func (c control) drain(alive bool) int {
 	}
 	content := ""
 	if c.inv.within > 0 {
-		content = time.Now().Add(c.inv.within).Format(time.RFC3339) + "\n"
+		// To the nanosecond: --deadline 3 must not become 2.1 s.
+		content = time.Now().Add(c.inv.within).Format(time.RFC3339Nano) + "\n"
 	}
 	if err := writeDrainFile(file, content); err != nil {
 		fmt.Fprintf(c.stderr, "ldirectord: drain: %v\n", err)
