@@ -3,6 +3,7 @@ package plan
 import (
 	"time"
 
+	"github.com/ldirectord-go/ldirectord/checks"
 	"github.com/ldirectord-go/ldirectord/conf"
 )
 
@@ -73,6 +74,9 @@ const (
 	// Damped: the real changed state more than flapdamping allows; it is
 	// down now (whatever it was) and held so until HeldUntil.
 	Damped
+	// NoVerdict: the check could not judge the real, the director being
+	// short of its own resources; nothing changed (see Judge).
+	NoVerdict
 )
 
 // maxPenaltyWindows bounds a flapping real's hold, in flapdamping windows.
@@ -126,6 +130,19 @@ func Observe(s RealState, ok bool, now time.Time, r Rules) (RealState, Transitio
 	s.Status = Down
 	s.Failures = 0
 	return damp(s, now, r, WentDown)
+}
+
+// Judge applies a check's result to a real server's state as Observe
+// does, but for a down result that is the director's fault
+// (checks.Result.DirectorFault): that says nothing of the real, which
+// keeps its state, counts and round as they were, whatever its status.
+// A director short of open files must never take out a healthy real,
+// nor bring back a dead one.
+func Judge(s RealState, res checks.Result, now time.Time, r Rules) (RealState, Transition) {
+	if res.DirectorFault && !res.Up {
+		return s, NoVerdict
+	}
+	return Observe(s, res.Up, now, r)
 }
 
 // damp records a change of state made at now and holds the real down when
