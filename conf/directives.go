@@ -118,6 +118,7 @@ var directives = map[string]directive{
 	"checkjitter":  {where: inBoth, apply: extension(applyCheckJitter)},
 	"sharedchecks": {where: inGlobal, apply: applySharedChecks},
 	"metrics":      {where: inGlobal, apply: applyMetrics},
+	"syncdaemon":   {where: inGlobal, apply: applySyncDaemon},
 
 	// Global only.
 	"autoreload": {where: inGlobal, apply: func(p *parser, l srcLine, _ *draft, _ *vdraft) {

@@ -275,3 +275,151 @@ func (f *formatter) extensions(in string, s, g *Settings) {
 		f.set(in, "checkjitter", strconv.Itoa(s.CheckJitter)+"%")
 	}
 }
+
+// SyncDaemon is the syncdaemon directive: the kernel's IPVS connection
+// sync daemon the daemon starts, adopts and stops. Zero options are the
+// kernel's defaults.
+type SyncDaemon struct {
+	// State is SyncMaster, SyncBackup or SyncBoth (a master and a backup
+	// on the same interface, with the same options).
+	State     string
+	Interface string
+	SyncID    uint8      // syncid=, 0..255; 0: the kernel's default, 0
+	Group     netip.Addr // group=, a multicast address; invalid: the kernel's default
+	Port      uint16     // port=; 0: the kernel's default, 8848
+	TTL       uint8      // ttl=; 0: the kernel's default, 1
+	MaxLen    uint16     // maxlen=; 0: the kernel's default, from the interface's MTU
+}
+
+// The states of the syncdaemon directive.
+const (
+	SyncMaster = "master"
+	SyncBackup = "backup"
+	SyncBoth   = "both"
+)
+
+// The bounds of maxlen: the smallest datagram every IPv4 host takes, and
+// the largest UDP payload.
+const (
+	minSyncMaxLen = 576
+	maxSyncMaxLen = 65507
+)
+
+// String prints the directive's value as the configuration writes it.
+func (s *SyncDaemon) String() string {
+	b := []string{s.State, s.Interface}
+	if s.SyncID != 0 {
+		b = append(b, "syncid="+strconv.Itoa(int(s.SyncID)))
+	}
+	if s.Group.IsValid() {
+		b = append(b, "group="+s.Group.String())
+	}
+	if s.Port != 0 {
+		b = append(b, "port="+strconv.Itoa(int(s.Port)))
+	}
+	if s.TTL != 0 {
+		b = append(b, "ttl="+strconv.Itoa(int(s.TTL)))
+	}
+	if s.MaxLen != 0 {
+		b = append(b, "maxlen="+strconv.Itoa(int(s.MaxLen)))
+	}
+	return strings.Join(b, " ")
+}
+
+const syncDaemonForm = "write master, backup or both, an interface and options, as in master eth1 syncid=10"
+
+// applySyncDaemon reads syncdaemon = master|backup|both INTERFACE
+// [syncid=N] [group=ADDR] [port=N] [ttl=N] [maxlen=N]. The interface is
+// not looked for: it may come up after the daemon starts, and the kernel
+// says so when the sync daemon is started.
+func applySyncDaemon(p *parser, l srcLine, _ *draft, _ *vdraft) {
+	v := unquote(l.value)
+	words := strings.FieldsFunc(v, func(r rune) bool { return r < 0x80 && isSpace(byte(r)) })
+	if len(words) < 2 {
+		p.bad(l, v, "is not a sync daemon: "+syncDaemonForm)
+		return
+	}
+	s := &SyncDaemon{State: words[0], Interface: words[1]}
+	if s.State != SyncMaster && s.State != SyncBackup && s.State != SyncBoth {
+		p.bad(l, s.State, "is not a sync daemon state: master (send this director's connections), backup (receive them) or both")
+		return
+	}
+	if !validInterface(s.Interface) {
+		p.bad(l, s.Interface, "is not a network interface name: 1 to 15 characters, without white space, '/' or ':'")
+		return
+	}
+	seen := map[string]bool{}
+	for _, w := range words[2:] {
+		name, val, ok := strings.Cut(w, "=")
+		if !ok || seen[name] {
+			if ok {
+				p.bad(l, w, "repeats "+name+"=: give each option once")
+			} else {
+				p.bad(l, w, "is not an option of syncdaemon: syncid=N, group=ADDRESS, port=N, ttl=N or maxlen=N")
+			}
+			return
+		}
+		seen[name] = true
+		if !s.option(p, l, name, val) {
+			return
+		}
+	}
+	p.g.SyncDaemon = s
+	warnExtension(p, l)
+}
+
+// option sets one NAME=VALUE of the directive, or reports it and returns
+// false.
+func (s *SyncDaemon) option(p *parser, l srcLine, name, val string) bool {
+	num := func(lo, hi int, what string) (int, bool) {
+		n, err := strconv.Atoi(val)
+		if err != nil || !isDigits(val) || n < lo || n > hi {
+			p.bad(l, name+"="+val, "is not "+what+": a whole number from "+strconv.Itoa(lo)+" to "+strconv.Itoa(hi))
+			return 0, false
+		}
+		return n, true
+	}
+	var n int
+	ok := true
+	switch name {
+	case "syncid":
+		n, ok = num(0, 255, "a sync id")
+		s.SyncID = uint8(n)
+	case "port":
+		n, ok = num(1, 65535, "a UDP port")
+		s.Port = uint16(n)
+	case "ttl":
+		n, ok = num(1, 255, "a multicast TTL")
+		s.TTL = uint8(n)
+	case "maxlen":
+		n, ok = num(minSyncMaxLen, maxSyncMaxLen, "a largest sync message in bytes")
+		s.MaxLen = uint16(n)
+	case "group":
+		a, err := netip.ParseAddr(val)
+		if err != nil || !a.IsMulticast() || a.Zone() != "" {
+			p.bad(l, name+"="+val, "is not a multicast group: an IPv4 address in 224.0.0.0/4 or an IPv6 address in ff00::/8, as in 224.0.0.81")
+			return false
+		}
+		s.Group = a
+	default:
+		p.bad(l, name+"="+val, "is not an option of syncdaemon: syncid=N, group=ADDRESS, port=N, ttl=N or maxlen=N")
+		return false
+	}
+	return ok
+}
+
+// validInterface is what the kernel takes as a network interface name
+// (dev_valid_name): 1 to 15 bytes, not "." or "..", without '/', ':' or
+// white space.
+func validInterface(name string) bool {
+	if name == "" || len(name) > 15 || name == "." || name == ".." {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c == '/' || c == ':' || c <= ' ' || c == 0x7f || c >= 0x80 {
+			return false
+		}
+	}
+	return true
+}

@@ -16,8 +16,8 @@ import (
 // virtual (readdquiescent, emailalertfrom) appear in a block only when they
 // differ from the global value, the deprecated checkcount only when it is
 // not 1, and the health extensions (rise, slowstart, failopen, flapdamping,
-// checkjitter, sharedchecks), which the Perl ldirectord refuses, only when
-// they are set.
+// checkjitter, sharedchecks) and the other extensions (metrics, syncdaemon),
+// which the Perl ldirectord refuses, only when they are set.
 func Format(cfg *Config) []byte {
 	var f formatter
 	f.comment("Effective configuration of %s, read from %s, every default resolved.", oneLine(cfg.Name), oneLine(cfg.File))
@@ -49,6 +49,9 @@ func Format(cfg *Config) []byte {
 	}
 	if g.Metrics.IsValid() {
 		f.set("", "metrics", g.Metrics.String())
+	}
+	if g.SyncDaemon != nil {
+		f.set("", "syncdaemon", g.SyncDaemon.String())
 	}
 	if g.MaintenanceDir != "" {
 		f.set("", "maintenancedir", plain(g.MaintenanceDir))

@@ -88,6 +88,9 @@ type Global struct {
 	// Metrics (metrics = ADDRESS:PORT, an extension) is where the daemon
 	// serves /metrics for Prometheus; the zero value: nowhere.
 	Metrics netip.AddrPort
+	// SyncDaemon (syncdaemon = ..., an extension) is the kernel's IPVS
+	// connection sync daemon the daemon runs; nil: it manages none.
+	SyncDaemon *SyncDaemon
 	// ConnectTimeout is accepted for compatibility and unused: the older
 	// page documents it as unused (the 4.12 Perl refuses it). It is kept
 	// only to be printed back.
