@@ -44,6 +44,7 @@ func Start(opts Options, cfgs ...*conf.Config) (*Daemon, error) {
 	opts.gate = newGate(opts.Log, opts.Observer)
 	opts.statusChanged = make(chan struct{}, 1)
 	opts.shared = newSharedChecks()
+	opts.faults = newDirectorFaults(opts.Log)
 	go opts.gate.run()
 	quiet := func(*actor.ActorSystem) *slog.Logger { return slog.New(slog.DiscardHandler) }
 	sys := actor.NewActorSystem(actor.WithLoggerFactory(quiet))

@@ -37,7 +37,7 @@ type fakeChecks struct {
 	mu      sync.Mutex
 	up      map[netip.Addr]bool
 	calls   map[netip.Addr]int
-	scripts map[netip.Addr][]string // "up", "down", "panic"
+	scripts map[netip.Addr][]string // "up", "down", "panic", "fault" (the director's)
 	holes   map[netip.Addr]bool     // black-holed: the check waits for its timeout
 	targets []checks.Target         // every target checked, in order
 	running int                     // checks in progress now
@@ -105,6 +105,9 @@ func (f *fakeChecks) check(ctx context.Context, t checks.Target) checks.Result {
 			panic("scripted check panic")
 		case "up":
 			up = true
+		case "fault":
+			f.mu.Unlock()
+			return checks.Result{Reason: "no verdict, the director is short of resources: socket: too many open files", DirectorFault: true}
 		default:
 			up = false
 		}

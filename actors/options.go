@@ -53,6 +53,9 @@ type Options struct {
 
 	// gate holds checks back while the daemon is short of CPU.
 	gate *gate
+	// faults logs the checks that failed for the director's own
+	// shortage of resources, once a burst.
+	faults *directorFaults
 	// shared holds the verdicts the configurations with sharedchecks
 	// share.
 	shared *sharedChecks

@@ -4,13 +4,15 @@ package actors
 // service: its timer (checkinterval, with an offset so that probers do not
 // fire together, and checkjitter), the check in flight (run off the actor through
 // plan.Probe, so that a slow server delays nothing), the maintenancedir test
-// and the real server's state, decided here by plan.Observe. The state and
+// and the real server's state, decided here by plan.Judge. The state and
 // the real as last reloaded live in a proberKept that the prober's
 // producer hands to every incarnation: a prober restarted after a panic
 // goes on from them, with nobody else holding a copy.
 //
 // Takes: *messages.UpdateReal (reload), its own ticks and check results.
-// Sends: *messages.Checked to the parent after every check.
+// Sends: *messages.Checked to the parent after every check that judged the
+// real (not one the director's own shortage failed: that is logged once
+// a burst, through Options.faults).
 
 import (
 	"context"
@@ -198,7 +200,14 @@ func (p *prober) maintenanceNames() []string {
 
 func (p *prober) observe(ctx actor.Context, res checks.Result, maintenance bool) plan.Transition {
 	var tr plan.Transition
-	p.state, tr = plan.Observe(p.state, res.Up, time.Now(), plan.RulesOf(p.v.Settings))
+	now := time.Now()
+	p.state, tr = plan.Judge(p.state, res, now, plan.RulesOf(p.v.Settings))
+	if tr == plan.NoVerdict {
+		// The director's fault, not the real's: nothing to tell.
+		p.opts.faults.fault(p.r.ID, res.Reason, now)
+		return tr
+	}
+	p.opts.faults.verdict(now)
 	ctx.Send(ctx.Parent(), &messages.Checked{Real: p.r.ID, State: p.state, Transition: tr, Result: res, Maintenance: maintenance})
 	return tr
 }
