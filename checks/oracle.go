@@ -71,12 +71,3 @@ func oracleReason(err error) string {
 	}
 	return short(err)
 }
-
-// redact keeps a secret out of a reason built from a library's error
-// text, in case the library ever echoes its connection string.
-func redact(reason, secret string) string {
-	if len(secret) < 3 {
-		return reason
-	}
-	return strings.ReplaceAll(reason, secret, "***")
-}

@@ -57,7 +57,8 @@ func Services() []string {
 // context's deadline, or t.Timeout from now when the context has none.
 // The Result's Duration is left to the caller, which times the call. A
 // down Result is marked DirectorFault when the check failed for want of
-// the director's own resources.
+// the director's own resources. The reason never shows the passwd or the
+// secret, even when a server echoes them.
 func Run(ctx context.Context, t Target) Result {
 	if _, ok := ctx.Deadline(); !ok && t.Timeout > 0 {
 		var cancel context.CancelFunc
@@ -68,7 +69,9 @@ func Run(ctx context.Context, t Target) Result {
 		t.Timeout = time.Until(dl).Round(time.Millisecond)
 	}
 	ctx, note := noting(ctx)
-	return judged(dispatch(ctx, t), note)
+	r := judged(dispatch(ctx, t), note)
+	r.Reason = redact(r.Reason, t.Check.Passwd, t.Check.Secret)
+	return r
 }
 
 func dispatch(ctx context.Context, t Target) Result {
