@@ -137,6 +137,7 @@ func (in *instance) Receive(ctx actor.Context) {
 		}
 		in.watch(ctx)
 		in.scanDrains(ctx)
+		in.tellSync(ctx)
 		if !in.ready {
 			self, root := ctx.Self(), ctx.ActorSystem().Root
 			in.grace = time.AfterFunc(plan.StartGrace(in.cfg), func() { root.Send(self, &graceOver{}) })
@@ -361,6 +362,7 @@ func (in *instance) reload(ctx actor.Context, cfg *conf.Config) error {
 	}
 	in.stale = nil // every virtual may have changed
 	in.watch(ctx)
+	in.tellSync(ctx)
 	if !in.drainPending {
 		in.scanDrains(ctx) // the drain directory may be new
 	}

@@ -14,7 +14,8 @@ package actors
 // (to every instance), *messages.Reported from the instances,
 // *messages.Status (answered from the reports), *messages.Inspect
 // (answered for Daemon.Inspect, see inspect.go), *messages.Shutdown,
-// *messages.AwaitApplied (to the writer, naming every instance). Answers
+// *messages.AwaitApplied (to the writer, naming every instance),
+// *messages.LeaveSyncDaemons (forwarded to the writer). Answers
 // with *messages.Reloaded, *messages.StatusReports and *messages.Stopped;
 // the writer answers *messages.Applied.
 
@@ -94,6 +95,8 @@ func (r *root) Receive(ctx actor.Context) {
 		r.inspect(ctx)
 	case *messages.Shutdown:
 		r.shutdown(ctx)
+	case *messages.LeaveSyncDaemons:
+		ctx.Forward(r.writer)
 	}
 }
 

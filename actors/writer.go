@@ -8,7 +8,11 @@ package actors
 // *messages.Applied once the owners named are in the table). Updates that arrive together are applied once; the
 // table is read back every Resync and repaired; failed writes are retried
 // with a growing backoff, and the latest desired state is kept until it is
-// in the table. It sends nothing to other actors.
+// in the table. It keeps the kernel's sync daemons too, as the
+// instances' *messages.SyncWanted ask, stopping its own at their
+// *messages.Release unless *messages.LeaveSyncDaemons (answered with
+// *messages.SyncDaemonsLeft) said the daemon restarts (syncdaemon.go).
+// It sends nothing to other actors.
 
 import (
 	"slices"
@@ -34,6 +38,8 @@ type writerState struct {
 	// was written; waiters wait for theirs to be.
 	applied map[string]bool
 	waiters []waiter
+	// sync keeps the kernel's sync daemons (syncdaemon.go).
+	sync syncState
 }
 
 // waiter is an AwaitApplied not yet answered.
@@ -56,7 +62,7 @@ type writer struct {
 }
 
 func newWriter(opts Options) actor.Producer {
-	st := &writerState{owners: map[string]*messages.Desired{}, retired: plan.Retired{}, applied: map[string]bool{}}
+	st := &writerState{owners: map[string]*messages.Desired{}, retired: plan.Retired{}, applied: map[string]bool{}, sync: newSyncState()}
 	return func() actor.Actor {
 		return &writer{opts: opts, writerState: st, cache: kernel.NewCached(opts.Table, opts.Resync)}
 	}
@@ -74,7 +80,10 @@ func (w *writer) Receive(ctx actor.Context) {
 		w.schedule(ctx, w.opts.Coalesce)
 	case *messages.Release:
 		w.release(msg)
+		w.syncReleased(msg.Owner)
 		w.schedule(ctx, 0)
+	case *messages.SyncWanted, *messages.LeaveSyncDaemons:
+		w.syncReceive(ctx)
 	case *messages.Flush:
 		err := w.apply()
 		ctx.Respond(&messages.Flushed{Err: err})
@@ -91,6 +100,7 @@ func (w *writer) Receive(ctx actor.Context) {
 		}
 		w.timer = nil
 		w.answer(ctx, w.apply())
+		w.syncResync()
 		w.reschedule(ctx)
 	case *actor.Stopping, *actor.Restarting:
 		w.stopTimer()

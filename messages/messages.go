@@ -166,3 +166,20 @@ type AwaitApplied struct {
 
 // Applied answers AwaitApplied.
 type Applied struct{ Err error }
+
+// SyncWanted is sent by an instance to the IPVS writer when it starts and
+// at every reload: the kernel sync daemons its configuration's syncdaemon
+// directive asks for (nil: none). The writer keeps the latest per Owner,
+// and forgets it at the owner's Release.
+type SyncWanted struct {
+	Owner   string
+	Daemons []kernel.SyncDaemon
+}
+
+// LeaveSyncDaemons asks the writer, through the root, to leave the sync
+// daemons running when the daemon stops: it is restarting, and the daemon
+// that follows adopts them. The writer answers SyncDaemonsLeft.
+type LeaveSyncDaemons struct{}
+
+// SyncDaemonsLeft answers LeaveSyncDaemons.
+type SyncDaemonsLeft struct{}
