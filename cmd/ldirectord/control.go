@@ -60,7 +60,7 @@ func (c control) do(cmd string) int {
 			return exitOK
 		}
 		if alive {
-			if code := c.stop(pid); code != exitOK {
+			if code := c.restartStop(pid); code != exitOK {
 				return code
 			}
 		}

@@ -162,6 +162,7 @@ func serve(inv invocation, path, pidFile string, ready func(error)) int {
 	close(stopStatus)
 	<-statusDone
 	stopControl()
+	leaveSyncIfRestarting(log, d, pidFile)
 	code := exitOK
 	if err := d.Stop(); err != nil {
 		log.Error("stop", zap.Error(err))
