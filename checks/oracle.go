@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"net"
 	"strconv"
 	"strings"
@@ -59,7 +60,29 @@ func (d closingDialer) DialContext(ctx context.Context, network, addr string) (n
 		return nil, noteShortage(d.check, err)
 	}
 	context.AfterFunc(d.check, func() { _ = c.Close() })
-	return c, nil
+	return &tnsGuard{Conn: limit(c, maxBody)}, nil
+}
+
+// tnsGuard refuses a first packet whose length is shorter than a TNS
+// header: go-ora subtracts the header from it unchecked and allocates the
+// difference, 4 GiB for a server that answers "\x00\x01...". The bound
+// on the bytes read keeps a server that streams from holding more.
+type tnsGuard struct {
+	net.Conn
+	head []byte // the first packet's first bytes, until there are two
+}
+
+func (g *tnsGuard) Read(p []byte) (int, error) {
+	n, err := g.Conn.Read(p)
+	if len(g.head) < 2 && n > 0 {
+		g.head = append(g.head, p[:min(n, 2-len(g.head))]...)
+		if len(g.head) == 2 {
+			if length := int(g.head[0])<<8 | int(g.head[1]); length < 8 {
+				return 0, fmt.Errorf("not a TNS packet: length %d", length)
+			}
+		}
+	}
+	return n, err
 }
 
 // oracleReason shortens an Oracle driver error to its ORA- message, which

@@ -46,37 +46,42 @@ func settle(count func() int, want int, within time.Duration) int {
 	return n
 }
 
+// serviceTarget is a negotiate check of service at addr over proto, with
+// settings that make the check talk as far as it can: a login, a passwd, a
+// secret, a request and a receive.
+func serviceTarget(service string, addr netip.AddrPort, proto conf.Protocol, timeout time.Duration) Target {
+	c := conf.Check{Type: conf.CheckNegotiate, Service: service, Login: "alice", Passwd: "wonderland",
+		Secret: "sesame", Database: "db", Request: "SELECT 1"}
+	switch service {
+	case conf.ServiceHTTPProxy:
+		c.Request = "http://" + addr.String() + "/"
+	case conf.ServiceHTTP, conf.ServiceHTTPS, conf.ServiceFTP, conf.ServiceSimpleTCP:
+		c.Request, c.Receive = "/index.html", "ok"
+	case conf.ServiceDNS:
+		c.Request = "example.org"
+	}
+	return Target{Addr: addr.Addr(), Port: addr.Port(), Protocol: proto, Check: c, Timeout: timeout}
+}
+
+// udpServices are the services that also run over UDP.
+var udpServices = []string{conf.ServiceDNS, conf.ServiceSIP, conf.ServiceSimpleTCP, conf.ServiceRADIUS}
+
 // muteTargets are checks of every kind that talks to a server, each against
 // a server at tcp (TCP) or udp (UDP) that accepts and never answers.
 func muteTargets(t *testing.T, tcp, udp netip.AddrPort, timeout time.Duration) map[string]Target {
 	t.Helper()
-	sql := conf.Check{Login: "alice", Passwd: "wonderland", Database: "db", Request: "SELECT 1"}
 	out := map[string]Target{}
 	for _, service := range conf.Services() {
-		if service == conf.ServiceNone {
-			continue
+		if service != conf.ServiceNone {
+			out[service] = serviceTarget(service, tcp, conf.TCP, timeout)
 		}
-		c := sql
-		c.Type, c.Service = conf.CheckNegotiate, service
-		c.Secret = "sesame"
-		switch service {
-		case conf.ServiceHTTPProxy:
-			c.Request = "http://" + tcp.String() + "/"
-		case conf.ServiceHTTP, conf.ServiceHTTPS, conf.ServiceFTP, conf.ServiceSimpleTCP:
-			c.Request, c.Receive = "/index.html", "ok"
-		case conf.ServiceDNS:
-			c.Request = "example.org"
-		}
-		out[service] = Target{Addr: tcp.Addr(), Port: tcp.Port(), Protocol: conf.TCP, Check: c, Timeout: timeout}
 	}
 	// A proxy asked for an https URL tunnels with CONNECT, then TLS.
 	https := out[conf.ServiceHTTPProxy]
 	https.Check.Request = "https://" + tcp.String() + "/"
 	out["http_proxy https"] = https
-	for _, service := range []string{conf.ServiceDNS, conf.ServiceSIP, conf.ServiceSimpleTCP, conf.ServiceRADIUS} {
-		u := out[service]
-		u.Addr, u.Port, u.Protocol = udp.Addr(), udp.Port(), conf.UDP
-		out[service+" udp"] = u
+	for _, service := range udpServices {
+		out[service+" udp"] = serviceTarget(service, udp, conf.UDP, timeout)
 	}
 	out["connect"] = Target{Addr: tcp.Addr(), Port: tcp.Port(), Protocol: conf.TCP, Check: conf.Check{Type: conf.CheckConnect}, Timeout: timeout}
 	ext := externalTarget(t, conf.CheckExternal, script(t, "sleep 30 & sleep 30\n"))
