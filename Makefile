@@ -10,7 +10,7 @@ BIN := bin/ldirectord
 APT_PACKAGES := qemu-system-x86 busybox-static cpio ipvsadm iproute2 ldirectord keepalived \
 	libmailtools-perl libwww-perl resource-agents libxml2-utils logrotate systemd man-db \
 	dovecot-imapd dovecot-pop3d slapd ldap-utils mariadb-server postgresql freeradius sip-tester \
-	vsftpd dnsmasq-base tinyproxy-bin exim4-daemon-light prometheus
+	vsftpd dnsmasq-base tinyproxy-bin exim4-daemon-light prometheus pacemaker-cli-utils
 
 .PHONY: all build deps test unit vet fuzz vmtest demo bench install clean man deb
 
