@@ -166,7 +166,9 @@ func (p *prober) start(ctx actor.Context) {
 		// virtuals is one check, counted once.
 		run := func() checks.Result {
 			res := probe.Run(cctx, check)
-			if !errors.Is(cctx.Err(), context.Canceled) { // a stopping prober drops it
+			// A stopping prober drops its result; one that is the
+			// director's fault says nothing of the real.
+			if !errors.Is(cctx.Err(), context.Canceled) && !res.DirectorFault {
 				obs.CheckDone(vid, kind, res)
 			}
 			return res
