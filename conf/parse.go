@@ -3,10 +3,14 @@ package conf
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
+	"syscall"
 	"time"
 )
 
@@ -24,19 +28,61 @@ func Parse(file string, src []byte) (*Config, error) {
 
 // Load reads and parses the configuration file at path.
 func (o Options) Load(path string) (*Config, error) {
-	src, err := os.ReadFile(path)
+	src, err := readConfig(path)
 	if err != nil {
 		return nil, Errors{{File: path, Msg: fmt.Sprintf("cannot read the configuration: %v", err)}}
 	}
 	return o.Parse(path, src)
 }
 
+// MaxFileSize bounds a configuration file: a file larger than this is not
+// one, and reading it whole would cost the daemon its memory.
+const MaxFileSize = 32 << 20
+
+// MaxLineLength bounds one line of a configuration.
+const MaxLineLength = 64 << 10
+
+// readConfig reads the regular file at path, at most MaxFileSize bytes. It
+// opens without blocking, so that a FIFO put where the file was is refused
+// instead of waited on.
+func readConfig(path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is %s, not a configuration file", path, describeMode(st.Mode()))
+	}
+	if st.Size() > MaxFileSize {
+		return nil, fmt.Errorf("%s is %d bytes long; a configuration has at most %d", path, st.Size(), MaxFileSize)
+	}
+	src, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err == nil && len(src) > MaxFileSize {
+		err = fmt.Errorf("%s grew past %d bytes while it was read", path, MaxFileSize)
+	}
+	return src, err
+}
+
 // Parse parses the text of a configuration file into a Config with every
-// default resolved. On any error it returns nil and an Errors with every
-// problem found, in line order: nothing is half-loaded.
+// default resolved. On any error it returns nil and an Errors with the
+// problems found, in line order: nothing is half-loaded. A line that
+// holds a NUL byte or is longer than MaxLineLength is refused unread.
 func (o Options) Parse(file string, src []byte) (*Config, error) {
 	p := newParser(file, o)
 	for i, text := range splitLines(src) {
+		if len(text) > MaxLineLength {
+			p.errorf(i+1, "", "the line is %d bytes long; a configuration line has at most %d", len(text), MaxLineLength)
+			continue
+		}
+		if j := strings.IndexByte(text, 0); j >= 0 {
+			p.errorf(i+1, "", "a NUL byte at column %d: a configuration file is text", j+1)
+			continue
+		}
 		if l, ok := lexLine(i+1, text); ok {
 			p.line(l)
 		}
@@ -91,7 +137,15 @@ type parser struct {
 	maxReals int
 	hosts    map[lookupKey]hostAnswer
 	ports    map[lookupKey]portAnswer
+
+	// overflow stands in errs for each problem found after maxKept: counted
+	// (the directives compare len(errs) before and after), not kept.
+	overflow *Error
+	nwarns   int // warnings found, those not kept included
 }
+
+// maxKept bounds the errors and the warnings a parser keeps.
+const maxKept = 100
 
 // MaxReals bounds the real servers of one configuration, ranges included,
 // so that a typo in a range cannot exhaust memory.
@@ -112,6 +166,7 @@ func newParser(file string, o Options) *parser {
 		p.name = filepath.Base(file)
 	}
 	p.global.set = map[string]int{}
+	p.overflow = &Error{}
 	p.hosts = map[lookupKey]hostAnswer{}
 	p.ports = map[lookupKey]portAnswer{}
 	return p
@@ -127,8 +182,14 @@ func defaultHostname() string {
 	return h
 }
 
+// errorf records a problem. The text kept is bounded: a value of a
+// thousand bytes costs a message of a few hundred.
 func (p *parser) errorf(line int, directive, format string, args ...any) {
-	p.errs = append(p.errs, &Error{File: p.file, Line: line, Directive: directive, Msg: fmt.Sprintf(format, args...)})
+	if len(p.errs) >= maxKept {
+		p.errs = append(p.errs, p.overflow)
+		return
+	}
+	p.errs = append(p.errs, &Error{File: p.file, Line: line, Directive: cut(directive, 80), Msg: cut(fmt.Sprintf(format, args...), maxMessage)})
 }
 
 // bad reports a wrong value: the value, quoted, then what was expected.
@@ -137,11 +198,19 @@ func (p *parser) bad(l srcLine, value, expected string) {
 }
 
 func (p *parser) warnf(line int, directive, format string, args ...any) {
-	p.warns = append(p.warns, Warning{File: p.file, Line: line, Directive: directive, Msg: fmt.Sprintf(format, args...)})
+	p.nwarns++
+	if len(p.warns) >= maxKept {
+		return
+	}
+	p.warns = append(p.warns, Warning{File: p.file, Line: line, Directive: cut(directive, 80), Msg: cut(fmt.Sprintf(format, args...), maxMessage)})
 }
 
 // line handles one meaningful line.
 func (p *parser) line(l srcLine) {
+	if q := l.value; l.hasEq && q != "" && (q[0] == '"' || q[0] == '\'') && strings.IndexByte(q[1:], q[0]) < 0 {
+		p.errorf(l.num, l.name, "%s opens a quote that the line does not close: add the closing %c or remove the opening one", strconv.Quote(q), q[0])
+		return
+	}
 	if l.name == "virtual" || l.name == "virtual6" {
 		if l.indent > 0 {
 			p.errorf(l.num, l.name, "must start at the beginning of the line; a virtual block cannot be inside another")
@@ -263,10 +332,17 @@ func (p *parser) finish() (*Config, error) {
 		cfg.Virtuals = append(cfg.Virtuals, v)
 	}
 	if len(p.errs) > 0 {
-		sort.SliceStable(p.errs, func(i, j int) bool { return p.errs[i].Line < p.errs[j].Line })
-		return nil, p.errs
+		total := len(p.errs)
+		kept := slices.DeleteFunc(p.errs, func(e *Error) bool { return e == p.overflow })
+		omitted := total - len(kept)
+		sort.SliceStable(kept, func(i, j int) bool { return kept[i].Line < kept[j].Line })
+		kept[len(kept)-1].omitted = omitted
+		return nil, kept
 	}
 	sort.SliceStable(p.warns, func(i, j int) bool { return p.warns[i].Line < p.warns[j].Line })
+	if more := p.nwarns - len(p.warns); more > 0 {
+		p.warns = append(p.warns, Warning{File: p.file, Msg: fmt.Sprintf("and %d more %s", more, plural(more, "warning", "warnings"))})
+	}
 	cfg.Warnings = p.warns
 	return cfg, nil
 }
