@@ -90,3 +90,85 @@ func TestLoggerReopensRotatedFile(t *testing.T) {
 		t.Errorf("created log file holds %q, want its own line then ours", got)
 	}
 }
+
+// A symbolic link planted at the log file's path, at start or after a
+// rotation, is never followed: the file it points to stays as it was.
+func TestLogFileRefusesPlantedSymlink(t *testing.T) {
+	dir := t.TempDir()
+	victim := filepath.Join(dir, "victim")
+	if err := os.WriteFile(victim, []byte("precious\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "ld.log")
+	if err := os.Symlink(victim, path); err != nil {
+		t.Fatal(err)
+	}
+	cfg := &conf.Config{Global: conf.Global{LogFile: path}}
+	if _, _, err := newLogger(false, cfg); err == nil || !strings.Contains(err.Error(), "symbolic link") {
+		t.Errorf("start with a symlink as the log file: %v, want it refused", err)
+	}
+	os.Remove(path)
+
+	log, closeLog, err := newLogger(false, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeLog()
+	log.Info("before rotation")
+	if err := os.Rename(path, path+".1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(victim, path); err != nil {
+		t.Fatal(err)
+	}
+	log.Info("after the symlink was planted")
+	log.Info("and again")
+	if b, _ := os.ReadFile(victim); string(b) != "precious\n" {
+		t.Errorf("the file the planted symlink names was written: %q", b)
+	}
+	b, _ := os.ReadFile(path + ".1")
+	if got := string(b); !strings.Contains(got, "after the symlink was planted") || !strings.Contains(got, "and again") ||
+		strings.Count(got, "cannot be opened again") != 1 || !strings.Contains(got, "symbolic link") {
+		t.Errorf("the file held open holds %q; want the lines, and once why the path was not opened", got)
+	}
+}
+
+// A log file in a directory every user may write to is refused unless the
+// directory is sticky; in a sticky one, a file another user owns is.
+func TestLogFileInWorldWritableDirectory(t *testing.T) {
+	dir := t.TempDir()
+	open := filepath.Join(dir, "open")
+	sticky := filepath.Join(dir, "sticky")
+	for _, d := range []string{open, sticky} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chmod(open, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(sticky, 0o777|os.ModeSticky); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := newLogger(false, &conf.Config{Global: conf.Global{LogFile: filepath.Join(open, "ld.log")}}); err == nil ||
+		!strings.Contains(err.Error(), "writable by every user and not sticky") {
+		t.Errorf("log file in a world-writable directory: %v, want it refused", err)
+	}
+	_, closeLog, err := newLogger(false, &conf.Config{Global: conf.Global{LogFile: filepath.Join(sticky, "ld.log")}})
+	if err != nil {
+		t.Fatalf("log file in a sticky directory: %v", err)
+	}
+	closeLog()
+	if os.Geteuid() == 0 {
+		planted := filepath.Join(sticky, "planted.log")
+		if err := os.WriteFile(planted, nil, 0o666); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chown(planted, 65534, 65534); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := newLogger(false, &conf.Config{Global: conf.Global{LogFile: planted}}); err == nil || !strings.Contains(err.Error(), "belongs to uid 65534") {
+			t.Errorf("a log file another user put in a sticky directory: %v, want it refused", err)
+		}
+	}
+}
