@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"fmt"
 	"sync"
 )
 
@@ -15,9 +16,11 @@ type Memory struct {
 	failN   int
 	failErr error
 	writes  int
+	syncs   map[string]SyncDaemon // by state
 }
 
 var _ Table = (*Memory)(nil)
+var _ SyncDaemons = (*Memory)(nil)
 
 // NewMemory returns an empty table.
 func NewMemory() *Memory {
@@ -37,7 +40,8 @@ func NewMemoryOf(vs []Virtual) (*Memory, error) {
 	return &Memory{st: st}, nil
 }
 
-// FailNext makes the next n calls of any method, List included, fail with
+// FailNext makes the next n calls of any method, List and the sync
+// daemons' included, fail with
 // err without touching the table.
 func (m *Memory) FailNext(n int, err error) {
 	m.mu.Lock()
@@ -45,7 +49,8 @@ func (m *Memory) FailNext(n int, err error) {
 	m.failN, m.failErr = n, err
 }
 
-// Writes counts the changes the table accepted, so that a test can tell
+// Writes counts the changes the table accepted, sync daemons started and
+// stopped included, so that a test can tell
 // that nothing was written, and the file table need not rewrite its file
 // when a batch changed nothing.
 func (m *Memory) Writes() int {
@@ -154,4 +159,67 @@ func (m *Memory) Conns() (map[ServiceKey]map[DestKey]Conns, error) {
 		out[k] = c
 	}
 	return out, nil
+}
+
+// memoryMTU is the MTU of every interface of a Memory table, for the
+// defaults of a sync daemon's largest message.
+const memoryMTU = 1500
+
+// SyncDaemons lists the sync daemons started, the master first, as the
+// kernel lists them (see SyncDaemon.WithDefaults; every interface has an
+// MTU of 1500).
+func (m *Memory) SyncDaemons() ([]SyncDaemon, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.injected(); err != nil {
+		return nil, err
+	}
+	var out []SyncDaemon
+	for _, state := range []string{SyncMaster, SyncBackup} {
+		if d, ok := m.syncs[state]; ok {
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}
+
+// StartSyncDaemon starts d under the kernel's rules: a known state, an
+// interface name (any: the table has no interfaces to know), a multicast
+// group if one is given; ErrExist if a daemon of its state runs.
+func (m *Memory) StartSyncDaemon(d SyncDaemon) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.injected(); err != nil {
+		return err
+	}
+	if err := d.check(); err != nil {
+		return err
+	}
+	if _, ok := m.syncs[d.State]; ok {
+		return fmt.Errorf("%s: %w", d.subject(), ErrExist)
+	}
+	if m.syncs == nil {
+		m.syncs = map[string]SyncDaemon{}
+	}
+	m.syncs[d.State] = d.WithDefaults(memoryMTU)
+	m.writes++
+	return nil
+}
+
+// StopSyncDaemon stops the daemon of state; ErrNotExist if none runs.
+func (m *Memory) StopSyncDaemon(state string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.injected(); err != nil {
+		return err
+	}
+	if _, err := syncState(state); err != nil {
+		return err
+	}
+	if _, ok := m.syncs[state]; !ok {
+		return fmt.Errorf("the %s sync daemon: %w", state, ErrNotExist)
+	}
+	delete(m.syncs, state)
+	m.writes++
+	return nil
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/moby/ipvs"
 	vnl "github.com/vishvananda/netlink"
+	"github.com/vishvananda/netlink/nl"
 )
 
 // netnsDir is where `ip netns` keeps named network namespaces.
@@ -35,6 +36,10 @@ type Netlink struct {
 	mu     sync.Mutex
 	handle *ipvs.Handle
 	where  string // for errors: "the current network namespace" or its path
+	// genl and family carry what moby/ipvs cannot send (syncdaemon.go),
+	// in the same network namespace as handle.
+	genl   *nl.SocketHandle
+	family uint16
 }
 
 var _ Table = (*Netlink)(nil)
@@ -79,7 +84,12 @@ func openNetlink(path, where string) (*Netlink, error) {
 		h.Close()
 		return nil, fmt.Errorf("netlink: reading the IPVS table of %s: %w", where, err)
 	}
-	return &Netlink{handle: h, where: where}, nil
+	genl, family, err := openGenl(path)
+	if err != nil {
+		h.Close()
+		return nil, fmt.Errorf("netlink: opening the IPVS table of %s: %w", where, err)
+	}
+	return &Netlink{handle: h, where: where, genl: genl, family: family}, nil
 }
 
 // ipvsPresent checks that the kernel has IPVS's generic netlink family,
@@ -103,6 +113,7 @@ func (n *Netlink) Close() error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.handle.Close()
+	n.genl.Socket.Close()
 	return nil
 }
 

@@ -10,3 +10,7 @@ import (
 func TestMemoryConformance(t *testing.T) {
 	kerneltest.Conformance(t, func(*testing.T) kernel.Table { return kernel.NewMemory() })
 }
+
+func TestMemorySyncConformance(t *testing.T) {
+	kerneltest.SyncConformance(t, kernel.NewMemory(), "eth0")
+}
