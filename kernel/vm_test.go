@@ -20,6 +20,8 @@ import (
 var vmTests = []string{
 	"TestInVMServices", "TestInVMSchedulers", "TestInVMDestinations",
 	"TestInVMErrors", "TestInVMNamespace", "TestInVMAdoption", "TestInVMDataPath",
+	"TestInVMSyncDaemonConformance", "TestInVMSyncDaemons", "TestInVMSyncDaemonAdoption",
+	"TestInVMSyncDaemonNamespace", "TestInVMSyncDaemonStopAtOnce",
 }
 
 // buildGuestTests compiles this package's tests as a static binary for the
