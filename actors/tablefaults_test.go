@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/ldirectord-go/ldirectord/checks"
 	"github.com/ldirectord-go/ldirectord/conf"
 	"github.com/ldirectord-go/ldirectord/kernel"
 )
@@ -121,10 +122,16 @@ func (f *faultyTable) DelDestination(s kernel.Service, d kernel.Destination) err
 // Memory beneath it.
 func (h *harness) runOn(table kernel.Table, cfgs ...*conf.Config) {
 	h.t.Helper()
+	h.runOnWith(table, h.fake.check, cfgs...)
+}
+
+// runOnWith is runOn with check instead of the fake checks.
+func (h *harness) runOnWith(table kernel.Table, check checks.Func, cfgs ...*conf.Config) {
+	h.t.Helper()
 	core, logs := observer.New(zap.DebugLevel)
 	h.logs = logs
 	d, err := Start(Options{
-		Log: zap.New(core), Table: table, Check: h.fake.check,
+		Log: zap.New(core), Table: table, Check: check,
 		Resync: 100 * time.Millisecond, BackoffMax: 200 * time.Millisecond,
 		middleware: []actor.ReceiverMiddleware{testHooks},
 	}, cfgs...)
