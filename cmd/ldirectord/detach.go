@@ -19,7 +19,12 @@ const (
 	daemonPidFile = "LDIRECTORD_DAEMON_PIDFILE"
 )
 
-const readyWord = "ready"
+// The start-up report's words: ready, or already running (another start
+// won the race) and the pid; anything else is the error.
+const (
+	readyWord   = "ready"
+	runningWord = "already-running"
+)
 
 // detach re-executes this program as a daemon in its own session with its
 // standard streams on /dev/null, and waits until it reports that it runs
@@ -64,6 +69,10 @@ func detach(inv invocation, path, pidFile string) error {
 		return fmt.Errorf("read daemon start-up: %w", err)
 	}
 	text := strings.TrimSpace(string(msg))
+	if n, ok := strings.CutPrefix(text, runningWord+" "); ok {
+		pid, _ := strconv.Atoi(n)
+		return &runningError{pid: pid, path: pidFile}
+	}
 	switch {
 	case text == readyWord:
 		return nil
@@ -92,7 +101,10 @@ func daemonChild(args []string, fdText string) int {
 	}
 	path := args[len(args)-2]
 	return serve(inv, path, pidFile, func(err error) {
-		if err != nil {
+		var running *runningError
+		if errors.As(err, &running) {
+			fmt.Fprintf(report, "%s %d\n", runningWord, running.pid)
+		} else if err != nil {
 			fmt.Fprintln(report, err)
 		} else {
 			fmt.Fprintln(report, readyWord)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -41,35 +42,40 @@ func TestParseArgs(t *testing.T) {
 	}
 }
 
+// isLdirectord reports whether the process pid still runs.
+func isLdirectord(pid int) bool { return !processGone(pid) }
+
 func TestPidFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "ldirectord.x.cf.pid")
-	if err := createPidFile(path); err != nil {
-		t.Fatalf("createPidFile: %v", err)
+	l, err := claimPidFile(path)
+	if err != nil {
+		t.Fatalf("claimPidFile: %v", err)
 	}
-	pid, _, exists := readPid(path)
-	if !exists || pid != os.Getpid() {
-		t.Fatalf("pid file holds %d (exists %v), want %d", pid, exists, os.Getpid())
+	pid, alive, exists := readPid(path)
+	if !exists || !alive || pid != os.Getpid() {
+		t.Fatalf("pid file holds %d (exists %v, alive %v), want %d held", pid, exists, alive, os.Getpid())
 	}
-	// The test binary's name holds no "ldirectord" unless the package
-	// directory does: it does (cmd/ldirectord builds ldirectord.test).
-	if _, alive, _ := readPid(path); alive {
-		if err := createPidFile(path); err == nil {
-			t.Error("second createPidFile over a live daemon succeeded")
-		}
+	var running *runningError
+	if _, err := claimPidFile(path); !errors.As(err, &running) || running.pid != os.Getpid() {
+		t.Errorf("second claim of a held pid file: %v, want already running with pid %d", err, os.Getpid())
 	}
-	if err := os.WriteFile(path, []byte("999999999\n"), 0o644); err != nil {
+	l.release()
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Errorf("pid file still there after release: %v", err)
+	}
+	// A pid file that names a live process, this one, but that nobody
+	// holds, is stale.
+	if err := os.WriteFile(path, []byte(fmt.Sprintf("%d\n", os.Getpid())), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, alive, _ := readPid(path); alive {
-		t.Fatal("a pid that does not exist counts as alive")
+	if pid, alive, exists := readPid(path); alive || !exists || pid != os.Getpid() {
+		t.Fatalf("unheld pid file: pid %d alive %v exists %v, want stale", pid, alive, exists)
 	}
-	if err := createPidFile(path); err != nil {
-		t.Fatalf("stale pid file not replaced: %v", err)
+	l, err = claimPidFile(path)
+	if err != nil {
+		t.Fatalf("stale pid file not taken over: %v", err)
 	}
-	removePidFile(path)
-	if _, err := os.Stat(path); !os.IsNotExist(err) {
-		t.Errorf("pid file still there after removePidFile: %v", err)
-	}
+	l.release()
 }
 
 func TestConfigNameAndPidPath(t *testing.T) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -74,16 +75,33 @@ func openTable() (kernel.Table, error) {
 // told once the daemon runs or why it could not start.
 func serve(inv invocation, path, pidFile string, ready func(error)) int {
 	fail := func(err error) int {
-		if ready != nil {
+		var running *runningError
+		switch {
+		case ready != nil:
 			ready(err)
-		} else {
+		case errors.As(err, &running):
+			// Lost a race with another start: what start says when the
+			// daemon was already there.
+			fmt.Fprintf(os.Stdout, "ldirectord for %s is already running with pid: %d\n", path, running.pid)
+			return exitOK
+		default:
 			fmt.Fprintf(os.Stderr, "ldirectord: %v\n", err)
 		}
 		return exitFailure
 	}
+	// The pid file first: a start that loses to another touches nothing.
+	own, err := claimPidFile(pidFile)
+	if err != nil {
+		return fail(err)
+	}
+	pids := &pidFiles{main: own}
+	defer pids.remove()
 	met := metrics.New(Version)
 	cfgs, err := loadAllWith(path, met.Load)
 	if err != nil {
+		return fail(err)
+	}
+	if _, err := pids.claim(cfgs); err != nil {
 		return fail(err)
 	}
 	log, closeLog, err := newLogger(inv.debug, cfgs[0])
@@ -96,10 +114,6 @@ func serve(inv invocation, path, pidFile string, ready func(error)) int {
 	if err != nil {
 		return fail(err)
 	}
-	if err := createPidFile(pidFile); err != nil {
-		return fail(err)
-	}
-	defer removePidFile(pidFile)
 
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
@@ -146,7 +160,7 @@ func serve(inv invocation, path, pidFile string, ready func(error)) int {
 		if sig == syscall.SIGHUP {
 			log.Info("reloading on SIGHUP")
 			notify(log, sdnotify.ReloadingNow())
-			cfgs, err := reload(d, path, met)
+			cfgs, err := reload(d, path, met, pids)
 			if err != nil {
 				log.Error("reload refused; the running configuration stays", zap.Error(err))
 			} else {
@@ -173,13 +187,24 @@ func serve(inv invocation, path, pidFile string, ready func(error)) int {
 }
 
 // reload reads the configuration and those its execute directives name
-// again; if all of them parse, the daemon switches to them.
-func reload(d *actors.Daemon, path string, met *metrics.Metrics) (cfgs []*conf.Config, err error) {
+// again; if all of them parse, and no other daemon serves a configuration
+// newly executed, the daemon switches to them and holds the pid files of
+// those it now executes, and only those.
+func reload(d *actors.Daemon, path string, met *metrics.Metrics, pids *pidFiles) (cfgs []*conf.Config, err error) {
 	defer func() { met.Reloaded(err) }()
 	if cfgs, err = loadAllWith(path, met.Load); err != nil {
 		return nil, err
 	}
-	return cfgs, d.ReloadAll(cfgs...)
+	undo, err := pids.claim(cfgs)
+	if err != nil {
+		return nil, err
+	}
+	if err = d.ReloadAll(cfgs...); err != nil {
+		undo()
+		return nil, err
+	}
+	pids.keep(cfgs)
+	return cfgs, nil
 }
 
 // serveMetrics serves the metrics where the configuration named on the
