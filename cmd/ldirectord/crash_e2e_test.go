@@ -62,13 +62,18 @@ func (f *foreground) changes() int { return strings.Count(f.log(), "\tipvs chang
 func bigVirtuals(n, per, w int) string {
 	var b strings.Builder
 	for i := range n {
-		fmt.Fprintf(&b, "virtual = 10.20.%d.1:80\n\tchecktype = on\n\tprotocol = tcp\n\tscheduler = wrr\n", i)
+		fmt.Fprintf(&b, "virtual = %s:80\n\tchecktype = on\n\tprotocol = tcp\n\tscheduler = wrr\n", bigVirtual(i))
 		for j := range per {
-			fmt.Fprintf(&b, "\treal = 10.21.%d.%d:80 masq %d\n", i, j+1, w)
+			fmt.Fprintf(&b, "\treal = %s:80 masq %d\n", bigReal(i, j), w)
 		}
 	}
 	return b.String()
 }
+
+// bigVirtual is the address of the i-th virtual of bigVirtuals (up to
+// 2,500), bigReal that of its j-th real (up to 250).
+func bigVirtual(i int) string { return fmt.Sprintf("10.20.%d.%d", i/250, i%250+1) }
+func bigReal(i, j int) string { return fmt.Sprintf("10.%d.%d.%d", 21+i/250, i%250, j+1) }
 
 // presence watches the table until stopped and records every key of keys
 // that was missing from it after it first appeared, and how many reads of
@@ -152,7 +157,7 @@ func (e *env) waitFull(what string, n, per, w int, keys ...string) time.Duration
 		}
 		for i := range n {
 			for j := range per {
-				if m[fmt.Sprintf("ipv4/tcp/10.20.%d.1:80 10.21.%d.%d:80", i, i, j+1)] != w {
+				if m[fmt.Sprintf("ipv4/tcp/%s:80 %s:80", bigVirtual(i), bigReal(i, j))] != w {
 					return false
 				}
 			}
@@ -311,7 +316,7 @@ func TestE2EKill9AndRestart(t *testing.T) {
 	vs, _ = tb.List()
 	var big kernel.Virtual
 	for _, v := range vs {
-		if v.Service.Addr.String() == "10.20.7.1" {
+		if v.Service.Addr.String() == bigVirtual(7) {
 			big = v
 		}
 	}
@@ -322,7 +327,7 @@ func TestE2EKill9AndRestart(t *testing.T) {
 	edited.Weight = 9
 	svc0 := vs[0].Service
 	for _, v := range vs {
-		if v.Service.Addr.String() == "10.20.0.1" {
+		if v.Service.Addr.String() == bigVirtual(0) {
 			svc0 = v.Service
 			edited = v.Destinations[0]
 			edited.Weight = 9
