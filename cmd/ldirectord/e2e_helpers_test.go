@@ -317,8 +317,22 @@ const fastGlobals = "checkinterval = 1\nchecktimeout = 2\n"
 func (e *env) restartWatched() (before, changed string) {
 	e.t.Helper()
 	before = canonical(e.list())
+	stop := watchTable(before, 5*time.Millisecond, func() (string, bool) { return canonical(e.list()), true })
+	e.mustLd("l.cf", "restart")
+	time.Sleep(3 * time.Second)
+	changed, _ = stop()
+	return before, changed
+}
+
+// watchTable reads a table with read every few milliseconds (every), in
+// the background, until stop is called; a read that fails (ok false) is
+// skipped. stop says the first table read that differed from before (""
+// when none did) and how many were read.
+func watchTable(before string, every time.Duration, read func() (table string, ok bool)) (stop func() (changed string, reads int)) {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
+	var changed string
+	var reads int
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -326,16 +340,21 @@ func (e *env) restartWatched() (before, changed string) {
 			select {
 			case <-done:
 				return
-			case <-time.After(5 * time.Millisecond):
+			case <-time.After(every):
 			}
-			if now := canonical(e.list()); now != before && changed == "" {
+			now, ok := read()
+			if !ok {
+				continue
+			}
+			reads++
+			if now != before && changed == "" {
 				changed = now
 			}
 		}
 	}()
-	e.mustLd("l.cf", "restart")
-	time.Sleep(3 * time.Second)
-	close(done)
-	wg.Wait()
-	return before, changed
+	return func() (string, int) {
+		close(done)
+		wg.Wait()
+		return changed, reads
+	}
 }

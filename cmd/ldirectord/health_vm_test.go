@@ -108,30 +108,39 @@ func (tl timeline) entries(k string) int {
 
 // listenIn opens a TCP listener on addr inside the network namespace ns:
 // the socket keeps its namespace, and the test serves it like any other.
-func listenIn(ns, addr string) (net.Listener, error) {
+func listenIn(ns, addr string) (ln net.Listener, err error) {
+	if nerr := inNetns(ns, func() { ln, err = net.Listen("tcp", addr) }); nerr != nil {
+		return nil, nerr
+	}
+	return ln, err
+}
+
+// inNetns runs fn on a thread moved into the network namespace ns: the
+// sockets fn opens belong to ns for good.
+func inNetns(ns string, fn func()) error {
 	runtime.LockOSThread()
 	orig, err := netns.Get()
 	if err != nil {
 		runtime.UnlockOSThread()
-		return nil, err
+		return err
 	}
 	defer orig.Close()
 	h, err := netns.GetFromName(ns)
 	if err != nil {
 		runtime.UnlockOSThread()
-		return nil, err
+		return err
 	}
 	defer h.Close()
 	if err := netns.Set(h); err != nil {
 		runtime.UnlockOSThread()
-		return nil, err
+		return err
 	}
-	ln, err := net.Listen("tcp", addr)
+	fn()
 	if netns.Set(orig) == nil {
 		// A thread left in ns ends with this goroutine.
 		runtime.UnlockOSThread()
 	}
-	return ln, err
+	return nil
 }
 
 // nsBackend is a backend in a network namespace of its own, reached from

@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -17,7 +19,11 @@ import (
 // The tests named TestInVM* run the daemon against the real kernel's IPVS
 // table. TestVM boots the VM once and runs them there; on the host they
 // skip, because TestVM is what runs them.
-var vmTests = []string{"TestInVMDaemon", "TestInVMFlapDamping", "TestInVMSlowStart", "TestInVMFailOpen", "TestInVMDrain", "TestInVMDrainDeadline"}
+var vmTests = append([]string{"TestInVMDaemon", "TestInVMFlapDamping", "TestInVMSlowStart", "TestInVMFailOpen", "TestInVMDrain", "TestInVMDrainDeadline"}, failoverTests...)
+
+// failoverTests are the two directors' tests (failover_vm_test.go):
+// TestVMFailover runs them alone.
+var failoverTests = []string{"TestInVMFailoverDR", "TestInVMFailoverMasq", "TestInVMFailoverDRWithoutSync", "TestInVMFailoverMasqWithoutSync"}
 
 func inGuest() bool { return os.Getenv(vm.GuestEnv) == "1" }
 
@@ -28,7 +34,21 @@ func goTool() string {
 	return filepath.Join(runtime.GOROOT(), "bin", "go")
 }
 
-func TestVM(t *testing.T) {
+func TestVM(t *testing.T) { runInVM(t, "^TestInVM", vmTests) }
+
+// TestVMFailover boots the VM for the failover tests alone, so that go
+// test -run Failover runs them; where TestVM runs too, it runs them.
+func TestVMFailover(t *testing.T) {
+	pattern, _, _ := strings.Cut(flag.Lookup("test.run").Value.String(), "/")
+	if ok, _ := regexp.MatchString(pattern, "TestVM"); ok {
+		t.Skip("TestVM runs the failover tests with the others")
+	}
+	runInVM(t, "^TestInVMFailover", failoverTests)
+}
+
+// runInVM builds this package's tests and the daemon, boots the VM and
+// runs the tests that match pattern there: each of want must pass.
+func runInVM(t *testing.T, pattern string, want []string) {
 	if inGuest() {
 		t.Skip("already in the VM")
 	}
@@ -47,8 +67,10 @@ func TestVM(t *testing.T) {
 	res, err := vm.Run(context.Background(), vm.Options{
 		Binaries: []string{tests, daemon},
 		Command:  "/bin/ldirectord.test",
-		Args:     []string{"-test.run", "^TestInVM", "-test.v", "-test.count=1"},
-		Timeout:  20 * time.Minute,
+		Args:     []string{"-test.run", pattern, "-test.v", "-test.count=1"},
+		// The failover tests join their machines with a bridge.
+		Modules: []string{"bridge"},
+		Timeout: 20 * time.Minute,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -57,7 +79,7 @@ func TestVM(t *testing.T) {
 	if res.ExitCode != 0 {
 		t.Fatalf("the in-VM tests failed (exit status %d); see the guest output above", res.ExitCode)
 	}
-	for _, name := range vmTests {
+	for _, name := range want {
 		if !strings.Contains(res.Output, "--- PASS: "+name+" ") {
 			t.Errorf("%s did not pass in the VM", name)
 		}

@@ -26,7 +26,8 @@ func IP(args ...string) error {
 type Peer struct {
 	NS string // the namespace
 	// Host is the pair's end on the caller's side, HostAddr its address
-	// (CIDR); PeerDev and PeerAddr, the end in NS.
+	// (CIDR; none if empty, for an end that joins a bridge); PeerDev and
+	// PeerAddr, the end in NS.
 	Host, HostAddr, PeerDev, PeerAddr string
 }
 
@@ -43,6 +44,9 @@ func (p Peer) Add() error {
 		{"-n", p.NS, "link", "set", p.PeerDev, "up"},
 		{"-n", p.NS, "link", "set", "lo", "up"},
 	} {
+		if p.HostAddr == "" && args[0] == "addr" {
+			continue
+		}
 		if err := IP(args...); err != nil {
 			return err
 		}
@@ -50,5 +54,10 @@ func (p Peer) Add() error {
 	return nil
 }
 
-// Del deletes the namespace; the veth pair goes with it.
-func (p Peer) Del() error { return IP("netns", "del", p.NS) }
+// Del deletes the pair and the namespace. The pair goes first: the
+// kernel tears a namespace down later, in the background, and a pair
+// left to go with it may still hold its name when the next Add comes.
+func (p Peer) Del() error {
+	IP("link", "del", p.Host)
+	return IP("netns", "del", p.NS)
+}
