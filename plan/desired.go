@@ -19,9 +19,12 @@ type Ref struct {
 
 // Desired is the table a configuration should have given the health of its
 // real servers. An up real server is in at its weight. A real server that is
-// down or not yet checked is left out, or with quiescent = yes kept at weight
-// 0. When no real server of a virtual is up, its fallback server is in at
-// weight 1; the fallback is never quiescent.
+// down is left out, or with quiescent = yes kept at weight 0. One not yet
+// checked is kept at its weight while the table holds it (Optional names
+// it: a table adopted at start, before the director could check it all)
+// and never put in; with quiescent = yes it is at weight 0. When no real
+// server of a virtual is up, its fallback server is in at weight 1; the
+// fallback is never quiescent.
 func Desired(cfg *conf.Config, health Health) []kernel.Virtual {
 	out := make([]kernel.Virtual, 0, len(cfg.Virtuals))
 	for _, v := range cfg.Virtuals {
@@ -42,6 +45,12 @@ func DesiredVirtual(v *conf.Virtual, statuses map[conf.RealID]Status) kernel.Vir
 		switch statuses[r.ID] {
 		case Up:
 			kv.Destinations = append(kv.Destinations, Destination(v, r, r.Weight))
+		case Unknown:
+			w := r.Weight
+			if v.Settings.Quiescent {
+				w = 0
+			}
+			kv.Destinations = append(kv.Destinations, Destination(v, r, w))
 		default:
 			if v.Settings.Quiescent {
 				kv.Destinations = append(kv.Destinations, Destination(v, r, 0))
@@ -57,19 +66,26 @@ func DesiredVirtual(v *conf.Virtual, statuses map[conf.RealID]Status) kernel.Vir
 }
 
 // Optional lists the destinations of the desired table that are to be kept
-// when present but not put back when absent: with quiescent = yes and
-// readdquiescent = no, a real server that went down and that someone removed
-// by hand stays out, so that its persistent connections are cleared.
+// when present but not put back when absent: a real server not yet checked
+// (without quiescent), which only an adopted table holds; and with
+// quiescent = yes and readdquiescent = no, a real server that went down and
+// that someone removed by hand stays out, so that its persistent
+// connections are cleared.
 func Optional(cfg *conf.Config, health Health) []Ref {
 	var out []Ref
 	for _, v := range cfg.Virtuals {
-		if !v.Settings.Quiescent || v.Settings.ReaddQuiescent {
-			continue
-		}
 		svc := Service(v)
+		keepDown := v.Settings.Quiescent && !v.Settings.ReaddQuiescent
 		for _, r := range v.Reals {
-			if health[v.ID][r.ID] == Down {
-				out = append(out, Ref{Service: svc, Dest: Destination(v, r, 0)})
+			switch health[v.ID][r.ID] {
+			case Unknown:
+				if !v.Settings.Quiescent {
+					out = append(out, Ref{Service: svc, Dest: Destination(v, r, r.Weight)})
+				}
+			case Down:
+				if keepDown {
+					out = append(out, Ref{Service: svc, Dest: Destination(v, r, 0)})
+				}
 			}
 		}
 	}

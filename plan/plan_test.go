@@ -45,7 +45,7 @@ func TestDesired(t *testing.T) {
 		st        map[conf.RealID]Status
 		want      map[string]int
 	}{
-		{"unchecked stay out", false, nil, nil, map[string]int{}},
+		{"unchecked at weight (kept only if present: Optional)", false, nil, nil, map[string]int{"10.1.0.1:80": 3, "10.1.0.2:80": 1}},
 		{"up at weight", false, nil, map[conf.RealID]Status{r1.ID: Up, r2.ID: Down}, map[string]int{"10.1.0.1:80": 3}},
 		{"quiescent keeps down at 0", true, nil, map[conf.RealID]Status{r1.ID: Up, r2.ID: Down}, map[string]int{"10.1.0.1:80": 3, "10.1.0.2:80": 0}},
 		{"quiescent unchecked at 0", true, nil, nil, map[string]int{"10.1.0.1:80": 0, "10.1.0.2:80": 0}},
@@ -312,5 +312,30 @@ func TestTargetDeadlineAndFWMark(t *testing.T) {
 		if tg.FWMark != 7 {
 			t.Errorf("target FWMark = %d, want the virtual's mark 7", tg.FWMark)
 		}
+	}
+}
+
+// A real not yet checked is optional: kept while an adopted table holds
+// it, never put in; with quiescent it is simply at weight 0.
+func TestUncheckedIsOptional(t *testing.T) {
+	r1, r2 := real("10.1.0.1", 80, 3), real("10.1.0.2", 80, 1)
+	v := virtual(r1, r2)
+	cfg := &conf.Config{Virtuals: []*conf.Virtual{v}}
+	h := Health{v.ID: {r1.ID: Up}}
+	opt := Optional(cfg, h)
+	if len(opt) != 1 || opt[0].Dest.Addr != r2.Addr || opt[0].Dest.Weight != 1 {
+		t.Fatalf("Optional = %+v, want the unchecked real at its weight", opt)
+	}
+	desired := Desired(cfg, h)
+	adopted := []kernel.Virtual{{Service: desired[0].Service, Destinations: []kernel.Destination{Destination(v, r2, 1)}}}
+	if got := weights(DropAbsentOptional(desired, adopted, opt)[0]); len(got) != 2 || got["10.1.0.2:80"] != 1 {
+		t.Errorf("adopted table holding the unchecked real: %v, want it kept", got)
+	}
+	if got := weights(DropAbsentOptional(desired, nil, opt)[0]); len(got) != 1 || got["10.1.0.1:80"] != 3 {
+		t.Errorf("empty table: %v, want the unchecked real left out", got)
+	}
+	v.Settings.Quiescent = true
+	if opt := Optional(cfg, h); len(opt) != 0 {
+		t.Errorf("quiescent: Optional = %+v, want none (unchecked reals are at weight 0 anyway)", opt)
 	}
 }

@@ -136,14 +136,7 @@ func (p *presence) healthyRealNeverLost(t *testing.T) {
 	t.Helper()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	switch {
-	case len(p.vanished) > 0 && os.Getenv("LDIRECTORD_KNOWN_DEFECTS") == "":
-		// The known defect of actors' TestAdoptedRealOutlivesGrace: on
-		// a loaded machine a restarted daemon's first check of the real
-		// can come back after the start grace time, which leaves the
-		// real out until then. Said, not failed, until it is fixed.
-		t.Logf("KNOWN DEFECT (issue 15): healthy reals left the table after a restart (reads that missed them: %v)", p.vanished)
-	case len(p.vanished) > 0:
+	if len(p.vanished) > 0 {
 		t.Errorf("healthy reals left the table (reads that missed them: %v)", p.vanished)
 	}
 	if p.badReads > 0 {
