@@ -294,3 +294,12 @@ func sendSignal(pid int, sig syscall.Signal) error {
 	}
 	return nil
 }
+
+// paths are the pid files held: the daemon's own first.
+func (p *pidFiles) paths() []string {
+	out := []string{p.main.path}
+	for path := range p.executed {
+		out = append(out, path)
+	}
+	return out
+}

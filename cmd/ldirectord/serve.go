@@ -150,7 +150,8 @@ func serve(inv invocation, path, pidFile string, ready func(error)) int {
 		defer close(statusDone)
 		keepStatusFile(log, statusFilePath(pidFile), d.Status, d.StatusChanged(), stopStatus)
 	}()
-	stopControl := serveControl(log, socketPath(pidFile), d.Inspect)
+	ctl := &controls{log: log, inspect: d.Inspect, open: map[string]func(){}}
+	ctl.sync(pids.paths())
 	if ready != nil {
 		ready(nil)
 	}
@@ -165,6 +166,7 @@ func serve(inv invocation, path, pidFile string, ready func(error)) int {
 				log.Error("reload refused; the running configuration stays", zap.Error(err))
 			} else {
 				serveMetrics(log, metServer, cfgs[0])
+				ctl.sync(pids.paths())
 			}
 			notify(log, sdnotify.Ready)
 			continue
@@ -175,7 +177,7 @@ func serve(inv invocation, path, pidFile string, ready func(error)) int {
 	}
 	close(stopStatus)
 	<-statusDone
-	stopControl()
+	ctl.sync(nil)
 	leaveSyncIfRestarting(log, d, pidFile)
 	code := exitOK
 	if err := d.Stop(); err != nil {

@@ -112,3 +112,30 @@ func askInspect(path string) (*plan.Inspection, error) {
 	}
 	return reply.Inspection, nil
 }
+
+// controls are the control sockets of a daemon: one beside every pid file
+// it holds, its own and those of the configurations it executes, so that
+// status --json and drain reach it by either name. Each answers for the
+// whole daemon.
+type controls struct {
+	log     *zap.Logger
+	inspect func() (*plan.Inspection, error)
+	open    map[string]func() // stop functions, by pid file
+}
+
+// sync serves a socket beside each of pidFiles and closes the others.
+func (c *controls) sync(pidFiles []string) {
+	want := map[string]bool{}
+	for _, p := range pidFiles {
+		want[p] = true
+		if c.open[p] == nil {
+			c.open[p] = serveControl(c.log, socketPath(p), c.inspect)
+		}
+	}
+	for p, stop := range c.open {
+		if !want[p] {
+			stop()
+			delete(c.open, p)
+		}
+	}
+}
