@@ -4,9 +4,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 var agentCopy struct {
@@ -121,5 +123,38 @@ func TestOCFExitCodesWithoutDaemon(t *testing.T) {
 				t.Errorf("%s: exit %d, want %d\n%s", c.action, rc, c.want, out)
 			}
 		})
+	}
+}
+
+// A stop with the program gone signals the pid of the pid file only if
+// our daemon holds that file's lock: a process that merely has the pid
+// now, whatever its command line says, is left alone.
+func TestOCFStopLeavesAnUnrelatedProcess(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "ldirectord.cf")
+	if err := os.WriteFile(conf, []byte("checktimeout = 3\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	impostor := exec.Command("sleep", "30")
+	impostor.Args[0] = "ldirectord" // its command line says ldirectord
+	if err := impostor.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { impostor.Wait(); close(exited) }()
+	t.Cleanup(func() { impostor.Process.Kill(); <-exited })
+	pidFile := filepath.Join(dir, "ldirectord.ldirectord.cf.pid")
+	if err := os.WriteFile(pidFile, []byte(strconv.Itoa(impostor.Process.Pid)+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, rc := ocfRun(t, agent(t), "stop", "OCF_RESKEY_binary="+filepath.Join(dir, "no-such-ldirectord"),
+		"OCF_RESKEY_configfile="+conf, "LDIRECTORD_PIDDIR="+dir)
+	if rc != 0 {
+		t.Errorf("stop: exit %d, want 0\n%s", rc, out)
+	}
+	select {
+	case <-exited:
+		t.Errorf("stop signalled pid %d, a process that is not our daemon\n%s", impostor.Process.Pid, out)
+	case <-time.After(500 * time.Millisecond):
 	}
 }
