@@ -44,6 +44,9 @@ func (in *instance) scanDrains(ctx actor.Context) {
 			}
 		}
 	}
+	if len(present) == 0 && !in.draining() {
+		return // nothing drained, nothing to undrain: no name to make
+	}
 	changed, waiting := false, false
 	now := time.Now()
 	for _, v := range in.cfg.Virtuals {
@@ -145,4 +148,14 @@ func (in *instance) nextDrainScan(ctx actor.Context) {
 	in.drainPending = true
 	tok, self, root := in.drainToken, ctx.Self(), ctx.ActorSystem().Root
 	time.AfterFunc(drainEvery, func() { root.Send(self, &drainTick{token: tok}) })
+}
+
+// draining reports whether any real is drained or being drained.
+func (in *instance) draining() bool {
+	for _, m := range in.drains {
+		if len(m) > 0 {
+			return true
+		}
+	}
+	return false
 }

@@ -28,7 +28,10 @@ const (
 // with at most childRestarts restarts each in restartWindow (0: the
 // default strategy, for actors whose children are not bounded).
 func props(opts Options, p actor.Producer, childRestarts int) *actor.Props {
-	options := []actor.PropsOption{actor.WithReceiverMiddleware(opts.middleware...)}
+	var options []actor.PropsOption
+	if len(opts.middleware) > 0 {
+		options = append(options, actor.WithReceiverMiddleware(opts.middleware...))
+	}
 	if childRestarts > 0 {
 		options = append(options, actor.WithSupervisor(actor.NewOneForOneStrategy(childRestarts, restartWindow, actor.DefaultDecider)))
 	}
