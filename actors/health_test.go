@@ -1,10 +1,14 @@
 package actors
 
 import (
+	"context"
+	"runtime"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/ldirectord-go/ldirectord/checks"
 	"github.com/ldirectord-go/ldirectord/conf"
 )
 
@@ -226,4 +230,44 @@ func BenchmarkSharedChecks(b *testing.B) {
 			b.ReportMetric(float64(runs)/float64(verdicts), "checks/verdict")
 		})
 	}
+}
+
+// BenchmarkProberCheck measures what one check costs the daemon beside the
+// check itself (an instant fake): the prober's timer, the check's
+// goroutine and context, the result's way to the virtual and its
+// bookkeeping, as allocations and bytes per check, with ten reals checked
+// every millisecond. A regression of the hot path shows here without the
+// VM.
+func BenchmarkProberCheck(b *testing.B) {
+	var reals []*conf.Real
+	for i := range 10 {
+		reals = append(reals, mkReal("127.0.2."+strconv.Itoa(i+1), 80, 1))
+	}
+	v := mkVirtual("10.0.0.1", 80, reals...)
+	v.Settings.CheckInterval = time.Millisecond
+	// A check that only counts: the fake's bookkeeping would be measured
+	// otherwise.
+	var checked atomic.Int64
+	up := func(context.Context, checks.Target) checks.Result {
+		checked.Add(1)
+		return checks.Result{Up: true, Reason: "ok"}
+	}
+	h := &harness{t: b, table: newMemory(), fake: newFakeChecks(), infoLog: true, check: up}
+	h.run(mkConfig("a.cf", v))
+	total := func() int { return int(checked.Load()) }
+	for total() < 100 { // past the start
+		time.Sleep(time.Millisecond)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	start := total()
+	b.ResetTimer()
+	for total()-start < b.N {
+		time.Sleep(100 * time.Microsecond)
+	}
+	b.StopTimer()
+	runtime.ReadMemStats(&after)
+	n := float64(total() - start)
+	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/n, "allocs/check")
+	b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/n, "B/check")
 }

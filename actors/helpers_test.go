@@ -179,14 +179,18 @@ func mkConfig(file string, vs ...*conf.Virtual) *conf.Config {
 }
 
 type harness struct {
-	t     testing.TB
-	table *kernel.Memory
-	fake  *fakeChecks
-	logs  *observer.ObservedLogs
-	d     *Daemon
-	once  *sync.Once
-	load  func(string) (*conf.Config, error)
-	opts  Options // extra options: Sendmail
+	// infoLog logs at info level, as the daemon does by default, and
+	// check, when set, replaces the fake: for benchmarks of the hot path.
+	infoLog bool
+	check   checks.Func
+	t       testing.TB
+	table   *kernel.Memory
+	fake    *fakeChecks
+	logs    *observer.ObservedLogs
+	d       *Daemon
+	once    *sync.Once
+	load    func(string) (*conf.Config, error)
+	opts    Options // extra options: Sendmail
 }
 
 func start(t *testing.T, cfgs ...*conf.Config) *harness {
@@ -197,10 +201,14 @@ func start(t *testing.T, cfgs ...*conf.Config) *harness {
 
 func (h *harness) run(cfgs ...*conf.Config) *harness {
 	h.t.Helper()
-	core, logs := observer.New(zap.DebugLevel)
+	level := zap.DebugLevel
+	if h.infoLog {
+		level = zap.InfoLevel
+	}
+	core, logs := observer.New(level)
 	h.logs = logs
 	d, err := Start(Options{
-		Log: zap.New(core), Table: h.table, Check: h.fake.check, Load: h.load,
+		Log: zap.New(core), Table: h.table, Check: h.checkFunc(), Load: h.load,
 		Resync: 100 * time.Millisecond, BackoffMax: 200 * time.Millisecond,
 		Sendmail: h.opts.Sendmail, ReadyWrite: h.opts.ReadyWrite, StateDir: h.opts.StateDir,
 		middleware: []actor.ReceiverMiddleware{testHooks},
@@ -288,4 +296,11 @@ func (h *harness) watch(key string) (stop func() (appeared, vanished bool)) {
 		r := <-res
 		return r[0], r[1]
 	}
+}
+
+func (h *harness) checkFunc() checks.Func {
+	if h.check != nil {
+		return h.check
+	}
+	return h.fake.check
 }
