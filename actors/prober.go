@@ -62,6 +62,7 @@ type prober struct {
 	wg      sync.WaitGroup
 	names   []string // maintenance file names, from reverse DNS
 	namesAt time.Time
+	probe   *plan.Probe // the check, while it is the same every round
 }
 
 func newProber(opts Options, maintenanceDir string, sh *sharing, kept *proberKept) actor.Producer {
@@ -75,7 +76,7 @@ func (p *prober) Receive(ctx actor.Context) {
 	case *actor.Started:
 		p.after(ctx, plan.FirstOffset(p.v.Settings.CheckInterval, p.v.Settings.CheckJitter, string(p.r.ID), rand.Float64()))
 	case *messages.UpdateReal:
-		p.v, p.r = msg.Virtual, msg.Real
+		p.v, p.r, p.probe = msg.Virtual, msg.Real, nil
 	case *proberTick:
 		if msg.token != p.token {
 			return
@@ -113,7 +114,7 @@ func (p *prober) after(ctx actor.Context, d time.Duration) {
 
 // start runs one check off the actor; its result comes back as checkDone.
 func (p *prober) start(ctx actor.Context) {
-	probe := plan.NewProbe(p.v, p.r, p.state.Round)
+	probe := p.nextProbe()
 	if probe.Fixed {
 		p.observe(ctx, probe.Verdict, false)
 		return
@@ -177,8 +178,23 @@ func (p *prober) start(ctx actor.Context) {
 			done.result = run()
 			return
 		}
-		done.result = shared.do(plan.ShareKey(probe), fresh, run)
+		done.result = shared.do(plan.ShareKey(*probe), fresh, run)
 	}()
+}
+
+// nextProbe is the check to run now. It is the same check every round but
+// with checktype = N, so it is made once and kept until a reload: made
+// anew, it cost an allocation of its whole target per check. The checks
+// in flight only read it.
+func (p *prober) nextProbe() *plan.Probe {
+	if p.probe != nil {
+		return p.probe
+	}
+	probe := plan.NewProbe(p.v, p.r, p.state.Round)
+	if p.v.Check.Type != conf.CheckCombined {
+		p.probe = &probe
+	}
+	return &probe
 }
 
 // maintenanceNames are looked up again at most every minute, as a reverse

@@ -123,8 +123,12 @@ func (a *virtualActor) checked(ctx actor.Context, msg *messages.Checked) {
 	}
 	was, now := a.statuses[msg.Real], msg.State.Status
 	a.statuses[msg.Real] = now
-	a.log.Debug("checked", zap.String("real", string(r.ID)), zap.Bool("up", msg.Result.Up),
-		zap.String("reason", msg.Result.Reason), zap.Duration("took", msg.Result.Duration))
+	// Checked: the fields are made only when debug lines are written:
+	// this runs for every check.
+	if ce := a.log.Check(zap.DebugLevel, "checked"); ce != nil {
+		ce.Write(zap.String("real", string(r.ID)), zap.Bool("up", msg.Result.Up),
+			zap.String("reason", msg.Result.Reason), zap.Duration("took", msg.Result.Duration))
+	}
 	a.monitor(r, msg)
 	at := time.Now()
 	a.see(msg, was != now, at)
