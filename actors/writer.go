@@ -247,13 +247,10 @@ func (w *writer) stopTimer() {
 // read lists the table as the kernel holds it now, with its connections
 // where it counts them.
 func (w *writer) read() *messages.TableRead {
-	vs, err := w.opts.Table.List()
-	if err != nil {
-		return &messages.TableRead{Err: err}
-	}
-	t := &messages.TableRead{Virtuals: vs}
 	if cr, ok := w.opts.Table.(kernel.ConnReader); ok {
-		t.Conns, t.Err = cr.Conns()
+		vs, conns, err := cr.ListConns()
+		return &messages.TableRead{Virtuals: vs, Conns: conns, Err: err}
 	}
-	return t
+	vs, err := w.opts.Table.List()
+	return &messages.TableRead{Virtuals: vs, Err: err}
 }

@@ -142,13 +142,13 @@ func (m *Memory) SetConns(s Service, d Destination, c Conns) {
 	m.conns[k][d.clean().Key()] = c
 }
 
-// Conns reports the connections SetConns set, for the destinations in the
-// table.
-func (m *Memory) Conns() (map[ServiceKey]map[DestKey]Conns, error) {
+// ListConns is List with the connections SetConns set, for the
+// destinations in the table.
+func (m *Memory) ListConns() ([]Virtual, map[ServiceKey]map[DestKey]Conns, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if err := m.injected(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out := map[ServiceKey]map[DestKey]Conns{}
 	for k, e := range m.st.services {
@@ -158,7 +158,7 @@ func (m *Memory) Conns() (map[ServiceKey]map[DestKey]Conns, error) {
 		}
 		out[k] = c
 	}
-	return out, nil
+	return m.st.list(), out, nil
 }
 
 // memoryMTU is the MTU of every interface of a Memory table, for the

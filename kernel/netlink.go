@@ -120,32 +120,38 @@ func (n *Netlink) Close() error {
 // List reads the whole table back, normalized and in the same order as the
 // other tables list it.
 func (n *Netlink) List() ([]Virtual, error) {
+	vs, _, err := n.list(false)
+	return vs, err
+}
+
+// ListConns is List with the connection counts of every destination, from
+// the same dump of the table.
+func (n *Netlink) ListConns() ([]Virtual, map[ServiceKey]map[DestKey]Conns, error) {
+	return n.list(true)
+}
+
+func (n *Netlink) list(withConns bool) ([]Virtual, map[ServiceKey]map[DestKey]Conns, error) {
 	var out []Virtual
-	err := n.dump(func(s Service, dests []Destination, _ []*ipvs.Destination) {
+	var conns map[ServiceKey]map[DestKey]Conns
+	if withConns {
+		conns = map[ServiceKey]map[DestKey]Conns{}
+	}
+	err := n.dump(func(s Service, dests []Destination, raw []*ipvs.Destination) {
+		if withConns {
+			m := make(map[DestKey]Conns, len(dests))
+			for i, d := range dests {
+				m[d.Normalize(s).Key()] = Conns{Active: uint32(raw[i].ActiveConnections), Inactive: uint32(raw[i].InactiveConnections)}
+			}
+			conns[s.Key()] = m
+		}
 		slices.SortFunc(dests, compareDests)
 		out = append(out, Virtual{Service: s, Destinations: dests})
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	slices.SortFunc(out, func(a, b Virtual) int { return compareServices(a.Service, b.Service) })
-	return out, nil
-}
-
-// Conns reads the connection counts of every destination.
-func (n *Netlink) Conns() (map[ServiceKey]map[DestKey]Conns, error) {
-	out := map[ServiceKey]map[DestKey]Conns{}
-	err := n.dump(func(s Service, dests []Destination, raw []*ipvs.Destination) {
-		m := make(map[DestKey]Conns, len(dests))
-		for i, d := range dests {
-			m[d.Normalize(s).Key()] = Conns{Active: uint32(raw[i].ActiveConnections), Inactive: uint32(raw[i].InactiveConnections)}
-		}
-		out[s.Key()] = m
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return out, conns, nil
 }
 
 // dump reads every service and its destinations, as the kernel gives

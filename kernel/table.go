@@ -88,9 +88,10 @@ type Conns struct {
 
 // ConnReader is a Table that can tell its destinations' connections, by
 // service and destination key (the file table, where nothing is
-// forwarded, cannot). A drain waits on them.
+// forwarded, cannot). A drain waits on them. ListConns is List with the
+// connections, read in the same pass over the table.
 type ConnReader interface {
-	Conns() (map[ServiceKey]map[DestKey]Conns, error)
+	ListConns() ([]Virtual, map[ServiceKey]map[DestKey]Conns, error)
 }
 
 var _ ConnReader = (*Netlink)(nil)
