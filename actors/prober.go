@@ -137,7 +137,7 @@ func (p *prober) start(ctx actor.Context) {
 	p.started, p.timeout = time.Now(), probe.Deadline
 	tok, self, root, check, dir, shared := p.token, ctx.Self(), ctx.ActorSystem().Root, p.opts.Check, p.maintenanceDir, p.sharing.checks(p.opts.shared)
 	fresh := p.v.Settings.CheckInterval
-	obs, vid, kind := p.opts.Observer, p.v.ID, plan.CheckKind(probe.Target)
+	obs, vid, kind := p.opts.Observer, p.v.ID, probe.Kind
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()

@@ -283,7 +283,7 @@ func (a *virtualActor) see(msg *messages.Checked, changed bool, at time.Time) {
 func (a *virtualActor) inspect() plan.VirtualInspection {
 	vi := plan.VirtualInspection{ID: a.v.ID, Reals: make([]plan.RealInspection, 0, len(a.v.Reals))}
 	if len(a.v.Reals) > 0 {
-		vi.CheckType = plan.CheckKind(plan.NewProbe(a.v, a.v.Reals[0], 0).Target)
+		vi.CheckType = plan.NewProbe(a.v, a.v.Reals[0], 0).Kind
 	}
 	for _, r := range a.v.Reals {
 		vi.Reals = append(vi.Reals, a.inspectReal(r.ID, a.statuses[r.ID], r.Weight))

@@ -15,6 +15,8 @@ import (
 type Probe struct {
 	Target   checks.Target
 	Deadline time.Duration
+	// Kind is CheckKind of the target, made once with the probe.
+	Kind string
 	// Fixed is set for checktype on and off: Verdict is known and no
 	// check runs.
 	Fixed   bool
@@ -25,7 +27,7 @@ type Probe struct {
 // (counting from 0).
 func NewProbe(v *conf.Virtual, r *conf.Real, round int) Probe {
 	t := Target(v, r, round)
-	p := Probe{Target: t, Deadline: Deadline(t)}
+	p := Probe{Target: t, Deadline: Deadline(t), Kind: CheckKind(t)}
 	if up, fixed := Fixed(t.Check.Type); fixed {
 		p.Fixed, p.Verdict = true, checks.Result{Up: up, Reason: "checktype " + string(t.Check.Type)}
 	}
