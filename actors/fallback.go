@@ -7,7 +7,6 @@ package actors
 
 import (
 	"net/netip"
-	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"go.uber.org/zap"
@@ -24,10 +23,9 @@ func (a *virtualActor) spawnFallback(ctx actor.Context) {
 		return
 	}
 	if a.fb == nil || a.fbID != fb.ID {
-		delete(a.seen, a.fbID)
 		a.fb, a.fbID, a.fbAddr, a.fbStatus = &proberKept{v: pv, r: fb}, fb.ID, netip.AddrPortFrom(fb.Addr, fb.Port), plan.Unknown
 	}
-	a.fbProber = ctx.Spawn(props(a.opts, newProber(a.opts, "", nil, a.fb), 0))
+	a.fbProber = ctx.Spawn(proberProps(a.opts, newProber(a.opts, "", nil, a.fb)))
 }
 
 // updateFallback follows a reload: the same fallback server keeps its
@@ -47,7 +45,6 @@ func (a *virtualActor) updateFallback(ctx actor.Context) {
 }
 
 func (a *virtualActor) fallbackChecked(ctx actor.Context, msg *messages.Checked) {
-	a.see(msg, a.fbStatus != msg.State.Status, time.Now())
 	a.fbStatus = msg.State.Status
 	a.log.Debug("checked fallback", zap.Stringer("fallback", a.fbAddr), zap.Bool("up", msg.Result.Up),
 		zap.String("reason", msg.Result.Reason), zap.Duration("took", msg.Result.Duration))

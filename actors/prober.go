@@ -2,17 +2,27 @@ package actors
 
 // A prober owns the health checking of one real server of one virtual
 // service: its timer (checkinterval, with an offset so that probers do not
-// fire together, and checkjitter), the check in flight (run off the actor through
-// plan.Probe, so that a slow server delays nothing), the maintenancedir test
-// and the real server's state, decided here by plan.Judge. The state and
-// the real as last reloaded live in a proberKept that the prober's
-// producer hands to every incarnation: a prober restarted after a panic
-// goes on from them, with nobody else holding a copy.
+// fire together, and checkjitter), the maintenancedir test and the real
+// server's state, decided here by plan.Judge. The state and the real as
+// last reloaded live in a proberKept that the prober's producer hands to
+// every incarnation: a prober restarted after a panic goes on from them,
+// with nobody else holding a copy.
 //
-// Takes: *messages.UpdateReal (reload), its own ticks and check results.
-// Sends: *messages.Checked to the parent after every check that judged the
-// real (not one the director's own shortage failed: that is logged once
-// a burst, through Options.faults).
+// A check costs the daemon little beside the check itself, as thousands
+// run every second on directors with one CPU: the prober's one timer is
+// re-armed, never made anew; the check runs on the goroutine the timer
+// fires on (a checkRunner, which touches none of the actor's state), and
+// its result comes back as one message that the prober takes on that same
+// goroutine (the prober's mailbox runs on the sender's goroutine, see
+// proberProps). The virtual actor hears of a check only when it has
+// something to do with it: a change of state, a down real while alerts
+// repeat, a monitorfile line, a debug line. What the last check found is
+// kept in the proberKept for inspection.
+//
+// Takes: *messages.UpdateReal (reload) and its checks' results.
+// Sends: *messages.Checked to the parent, as above (never for a check that
+// the director's own shortage failed: that is logged once a burst, through
+// Options.faults).
 
 import (
 	"context"
@@ -20,9 +30,11 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"go.uber.org/zap"
 
 	"github.com/ldirectord-go/ldirectord/checks"
 	"github.com/ldirectord-go/ldirectord/conf"
@@ -30,21 +42,49 @@ import (
 	"github.com/ldirectord-go/ldirectord/plan"
 )
 
-type proberTick struct{ token *int }
-
 type checkDone struct {
 	token       *int
+	started     time.Time     // when the timer fired for the check
+	timeout     time.Duration // the check's deadline
 	result      checks.Result
 	maintenance bool // the result is a maintenance file's, not a check's
 	panic       any
 }
 
 // proberKept is what a prober must not lose when it restarts: only the
-// prober's incarnations touch it, one at a time.
+// prober's incarnations touch v, r and state. seen is also read by the
+// virtual actor for inspection, under mu.
 type proberKept struct {
 	v     *conf.Virtual
 	r     *conf.Real
 	state plan.RealState
+
+	mu   sync.Mutex
+	seen realSeen
+}
+
+// lastSeen is what the last check of the real found.
+func (k *proberKept) lastSeen() realSeen {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.seen
+}
+
+// see keeps what a check found, at, and whether the real's status changed
+// with it.
+func (k *proberKept) see(res checks.Result, maintenance, changed bool, at time.Time) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	s := &k.seen
+	s.at, s.res, s.maintenance = at, res, maintenance
+	if res.Up {
+		s.failures = 0
+	} else {
+		s.failures++
+	}
+	if changed || s.since.IsZero() {
+		s.since = at
+	}
 }
 
 type prober struct {
@@ -53,16 +93,15 @@ type prober struct {
 	sharing        *sharing
 	*proberKept
 
-	token   *int // this incarnation; stale ticks and results carry another
-	timer   *time.Timer
-	running bool
-	started time.Time // of the check in flight
-	timeout time.Duration
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
-	names   []string // maintenance file names, from reverse DNS
-	namesAt time.Time
-	probe   *plan.Probe // the check, while it is the same every round
+	token  *int // this incarnation; stale results carry another
+	runner *checkRunner
+	spec   *checkSpec // the check, while it is the same every round
+}
+
+// checkSpec is what the runner checks when its timer next fires.
+type checkSpec struct {
+	probe *plan.Probe
+	fresh time.Duration // how long a shared verdict serves other probers
 }
 
 func newProber(opts Options, maintenanceDir string, sh *sharing, kept *proberKept) actor.Producer {
@@ -71,154 +110,82 @@ func newProber(opts Options, maintenanceDir string, sh *sharing, kept *proberKep
 	}
 }
 
+// proberProps runs a prober's mailbox on the goroutine that sends to it
+// (its runner's, or its virtual's): a prober never blocks in Receive, and
+// a goroutine scheduled for every message was, with the check's own, most
+// of what a check cost the daemon beside its syscalls.
+func proberProps(opts Options, p actor.Producer) *actor.Props {
+	return props(opts, p, 0).Configure(actor.WithDispatcher(actor.NewSynchronizedDispatcher(actorThroughput)))
+}
+
+// actorThroughput is protoactor's default: messages a mailbox takes in a
+// row before it yields.
+const actorThroughput = 300
+
 func (p *prober) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
-		p.after(ctx, plan.FirstOffset(p.v.Settings.CheckInterval, p.v.Settings.CheckJitter, string(p.r.ID), rand.Float64()))
+		p.runner = newCheckRunner(p.opts, p.maintenanceDir, p.sharing, p.r, p.v.ID, p.token, ctx.Self(), ctx.ActorSystem().Root)
+		p.arm(plan.FirstOffset(p.v.Settings.CheckInterval, p.v.Settings.CheckJitter, string(p.r.ID), rand.Float64()))
 	case *messages.UpdateReal:
-		p.v, p.r, p.probe = msg.Virtual, msg.Real, nil
-	case *proberTick:
-		if msg.token != p.token {
-			return
-		}
-		p.after(ctx, plan.CheckDelay(p.v.Settings.CheckInterval, p.v.Settings.CheckJitter, rand.Float64()))
-		if !p.running {
-			p.start(ctx)
-		}
+		p.v, p.r, p.spec = msg.Virtual, msg.Real, nil
 	case *checkDone:
 		if msg.token != p.token {
 			return
 		}
-		p.running = false
 		if msg.panic != nil {
 			panic(fmt.Sprintf("check of real server %s panicked: %v", p.r.ID, msg.panic))
 		}
-		if p.observe(ctx, msg.result, msg.maintenance) == plan.SoftFailure {
-			// The next check follows at once, one timeout after the
-			// start of this one, so that a real server is out within
-			// checkinterval + timeout × failurecount.
-			p.after(ctx, max(0, p.timeout-time.Since(p.started)))
-		}
+		tr := p.observe(ctx, msg.result, msg.maintenance)
+		p.arm(p.nextDelay(msg.started, msg.timeout, tr, time.Now()))
 	case *actor.Stopping, *actor.Restarting:
 		p.halt()
 	}
 }
 
-func (p *prober) after(ctx actor.Context, d time.Duration) {
-	if p.timer != nil {
-		p.timer.Stop()
+// nextDelay is how long after now the next check starts, the last one
+// having started at started with timeout. Checks start every checkinterval
+// (with its jitter) counted from the first; one still running when the
+// next was due skips it, as a timer ticking beside it would. After a soft
+// failure the next check follows one timeout after the start of the last,
+// so that a real server is out within checkinterval + timeout ×
+// failurecount.
+func (p *prober) nextDelay(started time.Time, timeout time.Duration, tr plan.Transition, now time.Time) time.Duration {
+	if tr == plan.SoftFailure {
+		return max(0, timeout-now.Sub(started))
 	}
-	tok, self, root := p.token, ctx.Self(), ctx.ActorSystem().Root
-	p.timer = time.AfterFunc(d, func() { root.Send(self, &proberTick{token: tok}) })
+	s := p.v.Settings
+	next := started.Add(plan.CheckDelay(s.CheckInterval, s.CheckJitter, rand.Float64()))
+	for !next.After(now) {
+		next = next.Add(plan.CheckDelay(s.CheckInterval, s.CheckJitter, rand.Float64()))
+	}
+	return next.Sub(now)
 }
 
-// start runs one check off the actor; its result comes back as checkDone.
-func (p *prober) start(ctx actor.Context) {
-	probe := p.nextProbe()
-	if probe.Fixed {
-		p.observe(ctx, probe.Verdict, false)
-		return
-	}
-	names := p.maintenanceNames()
-	// A check the gate lets in at once (always, unless the daemon is
-	// short of CPU) has its deadline from now. One that must wait gets a
-	// context that only the prober's stop ends, and its deadline once it
-	// is let in.
-	gate := p.opts.gate
-	admitted := gate.tryEnter()
-	var cctx context.Context
-	var cancel context.CancelFunc
-	if admitted {
-		cctx, cancel = probe.Context(context.Background())
-	} else {
-		cctx, cancel = context.WithCancel(context.Background())
-	}
-	p.running, p.cancel = true, cancel
-	p.started, p.timeout = time.Now(), probe.Deadline
-	tok, self, root, check, dir, shared := p.token, ctx.Self(), ctx.ActorSystem().Root, p.opts.Check, p.maintenanceDir, p.sharing.checks(p.opts.shared)
-	fresh := p.v.Settings.CheckInterval
-	obs, vid, kind := p.opts.Observer, p.v.ID, probe.Kind
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		defer cancel()
-		done := &checkDone{token: tok}
-		defer func() {
-			if v := recover(); v != nil {
-				done.panic = v
-			}
-			root.Send(self, done)
-		}()
-		if !admitted {
-			if err := gate.enter(cctx); err != nil {
-				done.result = checks.Result{Reason: "stopped while waiting to run"}
-				return
-			}
-			var cancelCheck context.CancelFunc
-			cctx, cancelCheck = probe.Context(cctx)
-			defer cancelCheck()
-		}
-		defer gate.leave()
-		if f, ok := plan.InMaintenance(dir, names); ok {
-			done.result, done.maintenance = checks.Result{Reason: "maintenance file " + f}, true
-			return
-		}
-		// Observed where the check runs: a verdict shared by several
-		// virtuals is one check, counted once.
-		run := func() checks.Result {
-			res := probe.Run(cctx, check)
-			// A stopping prober drops its result; one that is the
-			// director's fault says nothing of the real.
-			if !errors.Is(cctx.Err(), context.Canceled) && !res.DirectorFault {
-				obs.CheckDone(vid, kind, res)
-			}
-			return res
-		}
-		if shared == nil {
-			done.result = run()
-			return
-		}
-		done.result = shared.do(plan.ShareKey(*probe), fresh, run)
-	}()
+// arm sets the runner's timer to check in d, with the check to run then.
+func (p *prober) arm(d time.Duration) {
+	p.runner.arm(d, p.nextSpec())
 }
 
-// nextProbe is the check to run now. It is the same check every round but
+// nextSpec is the check to run next. It is the same check every round but
 // with checktype = N, so it is made once and kept until a reload: made
-// anew, it cost an allocation of its whole target per check. The checks
-// in flight only read it.
-func (p *prober) nextProbe() *plan.Probe {
-	if p.probe != nil {
-		return p.probe
+// anew, it cost an allocation of its whole target per check.
+func (p *prober) nextSpec() *checkSpec {
+	if p.spec != nil {
+		return p.spec
 	}
 	probe := plan.NewProbe(p.v, p.r, p.state.Round)
+	spec := &checkSpec{probe: &probe, fresh: p.v.Settings.CheckInterval}
 	if p.v.Check.Type != conf.CheckCombined {
-		p.probe = &probe
+		p.spec = spec
 	}
-	return &probe
-}
-
-// maintenanceNames are looked up again at most every minute, as a reverse
-// DNS lookup may be slow.
-func (p *prober) maintenanceNames() []string {
-	if p.maintenanceDir == "" {
-		return nil
-	}
-	if p.names != nil && time.Since(p.namesAt) < time.Minute {
-		return p.names
-	}
-	var hosts []string
-	if p.opts.LookupAddr != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		hosts, _ = p.opts.LookupAddr(ctx, p.r.Addr.String())
-		cancel()
-	}
-	p.names, p.namesAt = plan.MaintenanceNames(p.r.Addr, p.r.Port, hosts), time.Now()
-	return p.names
+	return spec
 }
 
 func (p *prober) observe(ctx actor.Context, res checks.Result, maintenance bool) plan.Transition {
 	var tr plan.Transition
 	now := time.Now()
+	was := p.state.Status
 	p.state, tr = plan.Judge(p.state, res, now, plan.RulesOf(p.v.Settings))
 	if tr == plan.NoVerdict {
 		// The director's fault, not the real's: nothing to tell.
@@ -226,17 +193,167 @@ func (p *prober) observe(ctx actor.Context, res checks.Result, maintenance bool)
 		return tr
 	}
 	p.opts.faults.verdict(now)
-	ctx.Send(ctx.Parent(), &messages.Checked{Real: p.r.ID, State: p.state, Transition: tr, Result: res, Maintenance: maintenance})
+	p.see(res, maintenance, was != p.state.Status, now)
+	if p.tellParent(tr) {
+		ctx.Send(ctx.Parent(), &messages.Checked{Real: p.r.ID, State: p.state, Transition: tr, Result: res, Maintenance: maintenance})
+	}
 	return tr
 }
 
+// tellParent says whether the virtual actor has something to do with a
+// check that ended in tr; most checks, of a real whose status does not
+// change, need nothing of it.
+func (p *prober) tellParent(tr plan.Transition) bool {
+	s := p.v.Settings
+	switch {
+	case tr != plan.Same:
+		return true
+	case p.v.MonitorFile != "":
+		return true
+	case p.state.Status == plan.Down && s.EmailAlertFreq > 0:
+		return true
+	}
+	return p.opts.Log.Core().Enabled(zap.DebugLevel)
+}
+
 func (p *prober) halt() {
-	if p.timer != nil {
-		p.timer.Stop()
+	if p.runner != nil {
+		p.runner.halt()
 	}
-	if p.cancel != nil {
-		p.cancel()
-	}
-	p.wg.Wait()
 	p.token = new(int)
+}
+
+// checkRunner runs a prober's checks on its timer's goroutine. It touches
+// none of the prober's state: the prober hands it the check to run with
+// each arm, and it hands the result back as a checkDone. It never runs two
+// checks at once: the prober arms it again only once the last is done.
+type checkRunner struct {
+	opts    Options
+	dir     string
+	sharing *sharing
+	real    *conf.Real // for the maintenance file names: its address and port never change
+	vid     conf.VirtualID
+	token   *int
+	self    *actor.PID
+	root    *actor.RootContext
+
+	timer *time.Timer
+	spec  atomic.Pointer[checkSpec]
+	life  context.Context // ends with halt, and with it a check in flight
+	end   context.CancelFunc
+
+	mu      sync.Mutex
+	stopped bool
+	wg      sync.WaitGroup
+
+	// Only the timer's goroutine, one check at a time, uses these.
+	names   []string // maintenance file names, from reverse DNS
+	namesAt time.Time
+}
+
+func newCheckRunner(opts Options, dir string, sh *sharing, r *conf.Real, vid conf.VirtualID, token *int, self *actor.PID, root *actor.RootContext) *checkRunner {
+	c := &checkRunner{opts: opts, dir: dir, sharing: sh, real: r, vid: vid, token: token, self: self, root: root}
+	c.life, c.end = context.WithCancel(context.Background())
+	return c
+}
+
+func (c *checkRunner) arm(d time.Duration, spec *checkSpec) {
+	c.spec.Store(spec)
+	if c.timer == nil {
+		c.timer = time.AfterFunc(d, c.fire)
+		return
+	}
+	c.timer.Reset(d)
+}
+
+// halt stops the timer and ends a check in flight, and returns once it
+// has ended.
+func (c *checkRunner) halt() {
+	c.mu.Lock()
+	c.stopped = true
+	c.mu.Unlock()
+	if c.timer != nil {
+		c.timer.Stop()
+	}
+	c.end()
+	c.wg.Wait()
+}
+
+// fire runs one check and sends its result to the prober.
+func (c *checkRunner) fire() {
+	c.mu.Lock()
+	if c.stopped {
+		c.mu.Unlock()
+		return
+	}
+	c.wg.Add(1)
+	c.mu.Unlock()
+	defer c.wg.Done()
+	spec := c.spec.Load()
+	done := &checkDone{token: c.token, started: time.Now()}
+	defer func() {
+		if v := recover(); v != nil {
+			done.panic = v
+		}
+		c.root.Send(c.self, done)
+	}()
+	done.timeout = spec.probe.Deadline
+	done.result, done.maintenance = c.check(spec)
+}
+
+// check runs the check of spec. The gate lets it in at once unless the
+// daemon is short of CPU; one that must wait gets its deadline once it is
+// let in.
+func (c *checkRunner) check(spec *checkSpec) (checks.Result, bool) {
+	probe := spec.probe
+	if probe.Fixed {
+		return probe.Verdict, false
+	}
+	gate := c.opts.gate
+	if !gate.tryEnter() {
+		if err := gate.enter(c.life); err != nil {
+			return checks.Result{Reason: "stopped while waiting to run"}, false
+		}
+	}
+	defer gate.leave()
+	if f, ok := plan.InMaintenance(c.dir, c.maintenanceNames()); ok {
+		return checks.Result{Reason: "maintenance file " + f}, true
+	}
+	cctx, cancel := probe.Context(c.life)
+	defer cancel()
+	// Observed where the check runs: a verdict shared by several
+	// virtuals is one check, counted once.
+	run := func() checks.Result {
+		res := probe.Run(cctx, c.opts.Check)
+		// A stopping prober drops its result; one that is the
+		// director's fault says nothing of the real.
+		if !errors.Is(cctx.Err(), context.Canceled) && !res.DirectorFault {
+			c.opts.Observer.CheckDone(c.vid, probe.Kind, res)
+		}
+		return res
+	}
+	shared := c.sharing.checks(c.opts.shared)
+	if shared == nil {
+		return run(), false
+	}
+	return shared.do(plan.ShareKey(*probe), spec.fresh, run), false
+}
+
+// maintenanceNames are looked up again at most every minute, as a reverse
+// DNS lookup may be slow.
+func (c *checkRunner) maintenanceNames() []string {
+	if c.dir == "" {
+		return nil
+	}
+	if c.names != nil && time.Since(c.namesAt) < time.Minute {
+		return c.names
+	}
+	var hosts []string
+	if c.opts.LookupAddr != nil {
+		ctx, cancel := context.WithTimeout(c.life, time.Second)
+		hosts, _ = c.opts.LookupAddr(ctx, c.real.Addr.String())
+		cancel()
+	}
+	c.names, c.namesAt = plan.MaintenanceNames(c.real.Addr, c.real.Port, hosts), time.Now()
+	return c.names
 }

@@ -33,7 +33,6 @@ type virtualKept struct {
 	statuses map[conf.RealID]plan.Status
 	reals    map[conf.RealID]*proberKept
 	lastMail map[conf.RealID]time.Time
-	seen     map[conf.RealID]realSeen // the last check of each real, for inspection
 	daemon   string                   // starting, running or reloading, for emailalertstatus
 	fallback *bool                    // whether fallbackcommand was last run with start
 
@@ -48,7 +47,7 @@ type virtualKept struct {
 func newVirtualKept(v *conf.Virtual) *virtualKept {
 	return &virtualKept{
 		v: v, statuses: map[conf.RealID]plan.Status{}, reals: map[conf.RealID]*proberKept{},
-		lastMail: map[conf.RealID]time.Time{}, seen: map[conf.RealID]realSeen{}, daemon: plan.Starting,
+		lastMail: map[conf.RealID]time.Time{}, daemon: plan.Starting,
 	}
 }
 
@@ -113,7 +112,7 @@ func (a *virtualActor) spawn(ctx actor.Context, r *conf.Real) {
 		kept = &proberKept{v: a.v, r: r}
 		a.reals[r.ID] = kept
 	}
-	a.probers[r.ID] = ctx.Spawn(props(a.opts, newProber(a.opts, a.maintenanceDir, a.sharing, kept), 0))
+	a.probers[r.ID] = ctx.Spawn(proberProps(a.opts, newProber(a.opts, a.maintenanceDir, a.sharing, kept)))
 }
 
 func (a *virtualActor) checked(ctx actor.Context, msg *messages.Checked) {
@@ -131,7 +130,6 @@ func (a *virtualActor) checked(ctx actor.Context, msg *messages.Checked) {
 	}
 	a.monitor(r, msg)
 	at := time.Now()
-	a.see(msg, was != now, at)
 	tr := msg.Transition
 	if tr == plan.Damped {
 		a.log.Warn("real server flapping: held down", zap.String("real", string(r.ID)),
@@ -196,7 +194,6 @@ func (a *virtualActor) alert(r *conf.Real, st plan.Status, now time.Time, repeat
 		a.lastMail[r.ID] = now
 	} else {
 		delete(a.lastMail, r.ID)
-		delete(a.seen, r.ID)
 	}
 	if !plan.MailWanted(s, a.daemon) {
 		return
@@ -264,21 +261,6 @@ func (a *virtualActor) update(ctx actor.Context, nv *conf.Virtual) {
 	a.updateFallback(ctx)
 }
 
-// see keeps what a check of a real found.
-func (a *virtualActor) see(msg *messages.Checked, changed bool, at time.Time) {
-	s := a.seen[msg.Real]
-	s.at, s.res, s.maintenance = at, msg.Result, msg.Maintenance
-	if msg.Result.Up {
-		s.failures = 0
-	} else {
-		s.failures++
-	}
-	if changed || s.since.IsZero() {
-		s.since = at
-	}
-	a.seen[msg.Real] = s
-}
-
 // inspect is what the virtual knows of its reals and its fallback now.
 func (a *virtualActor) inspect() plan.VirtualInspection {
 	vi := plan.VirtualInspection{ID: a.v.ID, Reals: make([]plan.RealInspection, 0, len(a.v.Reals))}
@@ -286,17 +268,20 @@ func (a *virtualActor) inspect() plan.VirtualInspection {
 		vi.CheckType = plan.NewProbe(a.v, a.v.Reals[0], 0).Kind
 	}
 	for _, r := range a.v.Reals {
-		vi.Reals = append(vi.Reals, a.inspectReal(r.ID, a.statuses[r.ID], r.Weight))
+		vi.Reals = append(vi.Reals, a.inspectReal(r.ID, a.reals[r.ID], a.statuses[r.ID], r.Weight))
 	}
 	if a.fb != nil {
-		f := a.inspectReal(a.fbID, a.fbStatus, plan.FallbackWeight)
+		f := a.inspectReal(a.fbID, a.fb, a.fbStatus, plan.FallbackWeight)
 		vi.Fallback = &f
 	}
 	return vi
 }
 
-func (a *virtualActor) inspectReal(id conf.RealID, st plan.Status, weight int) plan.RealInspection {
-	s := a.seen[id]
+func (a *virtualActor) inspectReal(id conf.RealID, kept *proberKept, st plan.Status, weight int) plan.RealInspection {
+	var s realSeen
+	if kept != nil {
+		s = kept.lastSeen()
+	}
 	ri := plan.RealInspection{
 		Real: id, State: st.String(), Since: s.since, Weight: weight,
 		LastCheck: s.at, Latency: s.res.Duration, Reason: s.res.Reason, Failures: s.failures,
