@@ -142,6 +142,10 @@ func measure(ctx context.Context, tab kernel.Table, p Params, peer string, n int
 	defer out.Close()
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	profile := p.Profile && peer == Ours
+	if profile {
+		cmd.Env = append(os.Environ(), pprofEnv+"="+pprofAddr)
+	}
 	want := make([]string, n)
 	for i := range want {
 		want[i] = realAddr(i).String()
@@ -198,6 +202,13 @@ func measure(ctx context.Context, tab kernel.Table, p Params, peer string, n int
 		return fail("%v", err)
 	}
 	t0 := time.Now()
+	var cpuProfile <-chan profileResult
+	if profile {
+		// Sent after the window opened and as long as it, the profile
+		// ends just after the window closes: the daemon writes it
+		// outside the CPU measured.
+		cpuProfile = startCPUProfile(ctx, profileSeconds(p.Steady))
+	}
 	select {
 	case <-exited:
 		return fail("%s", died())
@@ -214,6 +225,9 @@ func measure(ctx context.Context, tab kernel.Table, p Params, peer string, n int
 	checks := float64(n) * f.SteadySec / p.Interval.Seconds()
 	f.CPUPer1000 = f.SteadyCPUSec / checks * 1000
 	rss, _ := bench.TreeHWM(pid)
+	if profile {
+		f.CPUProfile, f.HeapProfile, f.AllocsProfile, f.ProfileError = collectProfiles(ctx, cpuProfile, exited)
+	}
 
 	// Detection: k reals refuse connections, then k others go silent.
 	k := max(1, n*p.KillPercent/100)

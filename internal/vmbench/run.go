@@ -54,6 +54,11 @@ func Run(ctx context.Context, p Params, progress io.Writer) (*Report, error) {
 			return nil, fmt.Errorf("vmbench: building %s: %w\n%s", b.pkg, err, out)
 		}
 	}
+	if p.Profile && p.ProfileDir != "" {
+		if err := copyFile(filepath.Join(p.ProfileDir, "ldirectord"), ours); err != nil {
+			return nil, fmt.Errorf("vmbench: keeping the binary profiled: %w", err)
+		}
+	}
 	params, err := json.Marshal(p)
 	if err != nil {
 		return nil, err
@@ -144,4 +149,25 @@ func GuestMain(args []string) int {
 	}
 	fmt.Printf("%s%s\n", resultPrefix, js)
 	return 0
+}
+
+// copyFile copies src to dst, making dst's directory.
+func copyFile(dst, src string) error {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o755)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }

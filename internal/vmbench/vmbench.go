@@ -48,6 +48,16 @@ type Params struct {
 	KillPercent int
 	// CPUs is the VM's number of virtual CPUs (1 if zero).
 	CPUs int
+	// Profile has ours serve net/http/pprof in the guest and takes its
+	// CPU profile over the steady window, and its heap and allocs
+	// profiles at the end of it, into Figures. The profiler adds a little
+	// CPU to ours's steady window (SIGPROF a hundred times a second) and
+	// the profiles' writing a little memory to its peak RSS.
+	Profile bool
+	// ProfileDir is host-side only: when Profile is set, Run copies there,
+	// as ldirectord, the very binary of ours it ran, for pprof's source
+	// and disassembly views.
+	ProfileDir string `json:"-"`
 }
 
 // DefaultParams are those of the recorded run: 10, 100 and 1,000 reals,
@@ -96,6 +106,14 @@ type Figures struct {
 	TotalCPUSec float64 `json:"total_cpu_sec"`
 	// PeakRSSMB is the sum of VmHWM over the daemon's processes.
 	PeakRSSMB float64 `json:"peak_rss_mb"`
+	// CPUProfile, HeapProfile and AllocsProfile are ours's pprof profiles
+	// (gzipped protobuf) when Params.Profile is set: CPU over the steady
+	// window, heap and allocations at its end. ProfileError says why one
+	// is missing.
+	CPUProfile    []byte `json:"cpu_profile,omitempty"`
+	HeapProfile   []byte `json:"heap_profile,omitempty"`
+	AllocsProfile []byte `json:"allocs_profile,omitempty"`
+	ProfileError  string `json:"profile_error,omitempty"`
 	// OutputTail is the end of the daemon's output (stdout and stderr).
 	OutputTail string `json:"output_tail,omitempty"`
 	// Error says why figures are missing, if they are.

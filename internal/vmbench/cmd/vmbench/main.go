@@ -29,6 +29,7 @@ func main() {
 	flag.DurationVar(&p.StartLimit, "start-limit", p.StartLimit, "longest wait for a complete table")
 	flag.DurationVar(&p.DetectLimit, "detect-limit", p.DetectLimit, "longest wait for the failed reals to leave the table")
 	flag.IntVar(&p.CPUs, "cpus", 1, "virtual CPUs of the VM")
+	profile := flag.String("profile", "", "directory for ours's CPU, heap and allocs profiles (ours-N.cpu.pprof, …) and the binary profiled; none when empty")
 	flag.IntVar(&p.KillPercent, "kill", p.KillPercent, "percentage of reals that fail at once (at least one)")
 	flag.Parse()
 	p.Sizes = nil
@@ -42,6 +43,7 @@ func main() {
 	}
 	p.Peers = strings.Split(*peers, ",")
 	p.MaxN[vmbench.Perl] = *perlMax
+	p.Profile, p.ProfileDir = *profile != "", *profile
 	rep, err := vmbench.Run(context.Background(), p, os.Stderr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -49,6 +51,22 @@ func main() {
 	}
 	fmt.Printf("guest kernel %s, VM run %.0fs\n", rep.Kernel, rep.VMSec)
 	rep.WriteTable(os.Stdout)
+	if p.Profile {
+		paths, err := rep.WriteProfiles(*profile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		for i := range rep.Results {
+			f := &rep.Results[i]
+			if f.ProfileError != "" {
+				fmt.Fprintf(os.Stderr, "vmbench: %s at N=%d: %s\n", f.Peer, f.N, f.ProfileError)
+			}
+			// The files hold them; base64 in the JSON would only bury the figures.
+			f.CPUProfile, f.HeapProfile, f.AllocsProfile = nil, nil, nil
+		}
+		fmt.Fprintf(os.Stderr, "vmbench: profiles %s, binary %s\n", strings.Join(paths, " "), filepath.Join(*profile, "ldirectord"))
+	}
 	js, err := json.MarshalIndent(rep, "", "  ")
 	if err == nil {
 		if err = os.MkdirAll(filepath.Dir(*out), 0o755); err == nil {
