@@ -239,11 +239,16 @@ type checkRunner struct {
 
 	timer *time.Timer
 	spec  atomic.Pointer[checkSpec]
-	life  context.Context // ends with halt, and with it a check in flight
-	end   context.CancelFunc
+	// life ends with halt: a check waiting for the gate or a reverse
+	// lookup ends with it. The check itself runs on a context of its
+	// own, made from Background and canceled through cancel: one made
+	// from life would leave a map of children in every runner.
+	life context.Context
+	end  context.CancelFunc
 
 	mu      sync.Mutex
 	stopped bool
+	cancel  context.CancelFunc // of the check in flight
 	wg      sync.WaitGroup
 
 	// Only the timer's goroutine, one check at a time, uses these.
@@ -271,6 +276,9 @@ func (c *checkRunner) arm(d time.Duration, spec *checkSpec) {
 func (c *checkRunner) halt() {
 	c.mu.Lock()
 	c.stopped = true
+	if c.cancel != nil {
+		c.cancel()
+	}
 	c.mu.Unlock()
 	if c.timer != nil {
 		c.timer.Stop()
@@ -319,8 +327,12 @@ func (c *checkRunner) check(spec *checkSpec) (checks.Result, bool) {
 	if f, ok := plan.InMaintenance(c.dir, c.maintenanceNames()); ok {
 		return checks.Result{Reason: "maintenance file " + f}, true
 	}
-	cctx, cancel := probe.Context(c.life)
+	cctx, cancel := probe.Context(context.Background())
 	defer cancel()
+	if !c.running(cancel) {
+		return checks.Result{Reason: "stopped before the check ran"}, false
+	}
+	defer c.running(nil)
 	// Observed where the check runs: a verdict shared by several
 	// virtuals is one check, counted once.
 	run := func() checks.Result {
@@ -337,6 +349,15 @@ func (c *checkRunner) check(spec *checkSpec) (checks.Result, bool) {
 		return run(), false
 	}
 	return shared.do(plan.ShareKey(*probe), spec.fresh, run), false
+}
+
+// running notes cancel as the way to end the check in flight (nil: none
+// is), and reports false once halt has begun: then no check may start.
+func (c *checkRunner) running(cancel context.CancelFunc) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.cancel = cancel
+	return !c.stopped
 }
 
 // maintenanceNames are looked up again at most every minute, as a reverse
