@@ -100,12 +100,38 @@ func (f *farm) kill(reals []int) {
 	}
 }
 
+// revive listens again at the reals given (killed before): from then on
+// they answer.
+func (f *farm) revive(reals []int) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, i := range reals {
+		l, err := net.Listen("tcp", realAddr(i).String())
+		if err != nil {
+			return fmt.Errorf("real server %d at %s, listening again: %w", i, realAddr(i), err)
+		}
+		f.listeners[i] = l
+		f.wg.Add(1)
+		go f.serve(l, &f.silent[i])
+	}
+	return nil
+}
+
 // blackHole makes the reals given accept connections and never answer:
 // a negotiate check times out, as behind a firewall that drops packets.
 func (f *farm) blackHole(reals []int) {
 	for _, i := range reals {
 		f.silent[i].Store(true)
 	}
+}
+
+// unsilence makes the reals given (black-holed before) answer new
+// connections again; those they held stay silent until close.
+func (f *farm) unsilence(reals []int) error {
+	for _, i := range reals {
+		f.silent[i].Store(false)
+	}
+	return nil
 }
 
 func (f *farm) close() {
@@ -119,15 +145,17 @@ func (f *farm) close() {
 }
 
 // victims picks k reals spread evenly over n, from the first on; with
-// shifted set, from half a step on, none of the first set.
-func victims(n, k int, shifted bool) []int {
+// shifted set, from half a step on, none of the first set. Round r moves
+// every victim r reals on (modulo n): other victims for each round, as
+// long as there are reals left between the first round's.
+func victims(n, k int, shifted bool, round int) []int {
 	out := make([]int, 0, k)
 	for j := 0; j < k; j++ {
 		i := j * n / k
 		if shifted {
 			i = (2*j + 1) * n / (2 * k)
 		}
-		out = append(out, i)
+		out = append(out, (i+round)%n)
 	}
 	return out
 }

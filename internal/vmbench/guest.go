@@ -237,21 +237,56 @@ func measure(ctx context.Context, tab kernel.Table, p Params, peer string, n int
 	}
 
 	// Detection: k reals refuse connections, then k others go silent.
+	// While a kind has fewer than p.MinSamples latencies its round is
+	// repeated with other victims, the failed reals back in the table
+	// first: one failed real at 10 reals is one sample otherwise.
 	k := max(1, n*p.KillPercent/100)
-	wait := func(what string, d *Detection, dead []int, inject func([]int)) error {
-		d.Failed = len(dead)
-		left, err := detect(ctx, tab, p, d, dead, inject, exited)
-		if err != nil {
-			return err
+	var down []failedReals
+	restore := func() error {
+		var back []string
+		for _, d := range down {
+			if err := d.restore(d.reals); err != nil {
+				return err
+			}
+			for _, i := range d.reals {
+				back = append(back, realAddr(i).String())
+			}
 		}
-		if left > 0 {
-			return fmt.Errorf("%d of %d %s reals were still in the table after %s", left, len(dead), what, p.DetectLimit)
-		}
-		return nil
+		down = nil
+		return waitBack(ctx, tab, p, back, exited)
 	}
-	err = wait("refusing", &f.Refused, victims(n, k, false), reals.kill)
-	if err == nil {
-		err = wait("black-holed", &f.BlackHole, victims(n, k, true), reals.blackHole)
+	kinds := []struct {
+		what    string
+		d       *Detection
+		shifted bool
+		inject  func([]int)
+		restore func([]int) error
+	}{
+		{"refusing", &f.Refused, false, reals.kill, reals.revive},
+		{"black-holed", &f.BlackHole, true, reals.blackHole, reals.unsilence},
+	}
+	for _, kd := range kinds {
+		for round := 0; err == nil && (round == 0 || len(kd.d.LatencyMs) < p.MinSamples); round++ {
+			dead := victims(n, k, kd.shifted, round)
+			// The first round of a kind leaves the previous kind's reals
+			// failed, as when MinSamples asks for no repeat, unless it
+			// would fail them twice.
+			if round > 0 || overlaps(down, dead) {
+				if err = restore(); err != nil {
+					break
+				}
+			}
+			down = append(down, failedReals{dead, kd.restore})
+			kd.d.Failed += len(dead)
+			kd.d.Rounds++
+			var left int
+			if left, err = detect(ctx, tab, p, kd.d, dead, kd.inject, exited); err == nil && left > 0 {
+				err = fmt.Errorf("%d of %d %s reals were still in the table after %s (round %d)", left, len(dead), kd.what, p.DetectLimit, round+1)
+			}
+		}
+		if err != nil {
+			break
+		}
 	}
 	if cpu, err := bench.TreeCPU(pid); err == nil {
 		f.TotalCPUSec = cpu.Seconds()
@@ -302,6 +337,50 @@ func detect(ctx context.Context, tab kernel.Table, p Params, d *Detection, dead 
 	d.P99Ms = percentile(d.LatencyMs, 99)
 	d.MaxMs = percentile(d.LatencyMs, 100)
 	return len(pending), nil
+}
+
+// waitBack reads the table every 5 p.Poll until every real given ("addr:port")
+// is in it again with a weight, for at most p.StartLimit.
+func waitBack(ctx context.Context, tab kernel.Table, p Params, reals []string, exited chan struct{}) error {
+	t0 := time.Now()
+	for {
+		live, err := liveReals(tab)
+		if err != nil {
+			return fmt.Errorf("listing the table: %w", err)
+		}
+		back := count(live, reals)
+		if back == len(reals) {
+			return nil
+		}
+		if time.Since(t0) > p.StartLimit {
+			return fmt.Errorf("%d of %d reals restored were back in the table after %s", back, len(reals), p.StartLimit)
+		}
+		select {
+		case <-exited:
+			return errors.New("the daemon exited early")
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(5 * p.Poll):
+		}
+	}
+}
+
+// failedReals are reals failed by a round, and how they come back.
+type failedReals struct {
+	reals   []int
+	restore func([]int) error
+}
+
+// overlaps says whether a real of reals is among those down.
+func overlaps(down []failedReals, reals []int) bool {
+	for _, d := range down {
+		for _, i := range d.reals {
+			if slices.Contains(reals, i) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // stop ends the daemon's process group: TERM, then KILL if it lingers.

@@ -113,10 +113,25 @@ func Run(ctx context.Context, p Params, progress io.Writer) (*Report, error) {
 	return nil, fmt.Errorf("vmbench: the guest printed no %q line; its output:\n%s", resultPrefix, res.Output)
 }
 
-// budget bounds the VM run: every peer at every size waiting its longest.
+// budget bounds the VM run: every peer at every size waiting its longest,
+// in every detection round and every wait for restored reals.
 func budget(p Params) time.Duration {
-	per := p.StartLimit + p.Steady + p.DetectLimit + 30*time.Second
-	return 2*time.Minute + time.Duration(len(p.Sizes)*len(p.Peers))*per
+	total := 2 * time.Minute
+	for _, n := range p.Sizes {
+		k := max(1, n*p.KillPercent/100)
+		rounds := max(1, (p.MinSamples+k-1)/k)
+		per := p.StartLimit + p.Steady + 30*time.Second +
+			2*time.Duration(rounds)*(p.DetectLimit+p.StartLimit)
+		if p.Profile {
+			per += p.Steady + 3*profileSlack
+		}
+		for _, peer := range p.Peers {
+			if m, ok := p.MaxN[peer]; !ok || n <= m {
+				total += per
+			}
+		}
+	}
+	return total
 }
 
 // GuestMain is the guest driver's whole program: it reads the parameters

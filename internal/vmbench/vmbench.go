@@ -46,6 +46,11 @@ type Params struct {
 	Poll time.Duration
 	// KillPercent of the reals (at least one) fail at once.
 	KillPercent int
+	// MinSamples: while a kind of failure (refused, black-holed) has
+	// fewer detection latencies than this, its round is repeated with
+	// other victims, once the reals failed before are back in the table
+	// (within StartLimit).
+	MinSamples int
 	// CPUs is the VM's number of virtual CPUs (1 if zero).
 	CPUs int
 	// Profile has ours serve net/http/pprof in the guest and takes its
@@ -77,6 +82,7 @@ func DefaultParams() Params {
 		DetectLimit: 30 * time.Second,
 		Poll:        20 * time.Millisecond,
 		KillPercent: 10,
+		MinSamples:  10,
 	}
 }
 
@@ -122,8 +128,10 @@ type Figures struct {
 
 // Detection is how fast reals that failed at once left the table.
 type Detection struct {
-	// Failed reals failed at once; Detected of them left the table within
-	// DetectLimit, after the latencies listed (milliseconds, sorted).
+	// Failed reals failed, at once in each of Rounds rounds; Detected of
+	// them left the table within DetectLimit, after the latencies listed
+	// (milliseconds, sorted, every round's).
+	Rounds    int       `json:"rounds"`
 	Failed    int       `json:"failed"`
 	Detected  int       `json:"detected"`
 	LatencyMs []float64 `json:"latency_ms"`

@@ -18,6 +18,8 @@ func TestSmoke(t *testing.T) {
 	p.Sizes = []int{5}
 	p.Steady = 2 * time.Second
 	p.StartLimit = 60 * time.Second
+	// Two samples per kind: a second round, the first reals restored.
+	p.MinSamples = 2
 	var progress strings.Builder
 	rep, err := Run(context.Background(), p, &progress)
 	t.Logf("progress:\n%s", progress.String())
@@ -45,8 +47,8 @@ func TestSmoke(t *testing.T) {
 			what string
 			d    Detection
 		}{{"refused", f.Refused}, {"black-holed", f.BlackHole}} {
-			if c.d.Failed != 1 || c.d.Detected != 1 || c.d.MaxMs <= 0 || c.d.MaxMs > p.DetectLimit.Seconds()*1000 {
-				t.Errorf("%s: %s reals: %d of %d out, latest after %.0f ms; want 1 of 1 within (0, %s]", peer, c.what, c.d.Detected, c.d.Failed, c.d.MaxMs, p.DetectLimit)
+			if c.d.Rounds != 2 || c.d.Failed != 2 || c.d.Detected != 2 || c.d.LatencyMs[0] <= 0 || c.d.MaxMs > p.DetectLimit.Seconds()*1000 {
+				t.Errorf("%s: %s reals: %d of %d out in %d rounds, after %v ms; want 2 of 2 in 2 rounds, within (0, %s]", peer, c.what, c.d.Detected, c.d.Failed, c.d.Rounds, c.d.LatencyMs, p.DetectLimit)
 			}
 		}
 		if f.TotalCPUSec <= 0 || f.PeakRSSMB <= 0 {
@@ -59,16 +61,20 @@ func TestVictimsSpread(t *testing.T) {
 	for _, c := range []struct {
 		n, k    int
 		shifted bool
+		round   int
 		want    []int
 	}{
-		{1000, 4, false, []int{0, 250, 500, 750}},
-		{1000, 4, true, []int{125, 375, 625, 875}},
-		{5, 1, false, []int{0}},
-		{5, 1, true, []int{2}},
-		{10, 1, true, []int{5}},
+		{1000, 4, false, 0, []int{0, 250, 500, 750}},
+		{1000, 4, true, 0, []int{125, 375, 625, 875}},
+		{1000, 4, true, 1, []int{126, 376, 626, 876}},
+		{5, 1, false, 0, []int{0}},
+		{5, 1, true, 0, []int{2}},
+		{5, 1, true, 3, []int{0}},
+		{10, 1, true, 0, []int{5}},
+		{10, 1, false, 9, []int{9}},
 	} {
-		if got := victims(c.n, c.k, c.shifted); !slices.Equal(got, c.want) {
-			t.Errorf("victims(%d, %d, %v) = %v, want %v", c.n, c.k, c.shifted, got, c.want)
+		if got := victims(c.n, c.k, c.shifted, c.round); !slices.Equal(got, c.want) {
+			t.Errorf("victims(%d, %d, %v, %d) = %v, want %v", c.n, c.k, c.shifted, c.round, got, c.want)
 		}
 	}
 }

@@ -29,6 +29,7 @@ func main() {
 	flag.DurationVar(&p.StartLimit, "start-limit", p.StartLimit, "longest wait for a complete table")
 	flag.DurationVar(&p.DetectLimit, "detect-limit", p.DetectLimit, "longest wait for the failed reals to leave the table")
 	flag.IntVar(&p.CPUs, "cpus", 1, "virtual CPUs of the VM")
+	flag.IntVar(&p.MinSamples, "min-samples", p.MinSamples, "detection latencies wanted per kind of failure: rounds repeat with other victims until there are as many")
 	profile := flag.String("profile", "", "directory for ours's CPU, heap and allocs profiles (ours-N.cpu.pprof, …) and the binary profiled; none when empty")
 	flag.IntVar(&p.KillPercent, "kill", p.KillPercent, "percentage of reals that fail at once (at least one)")
 	flag.Parse()
