@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,6 +38,10 @@ type farm struct {
 	silent    []atomic.Bool // black-holed: accept, never answer
 	done      chan struct{} // closed by close: silent connections end
 	wg        sync.WaitGroup
+	// checks counts the checks the reals served: requests answered, and
+	// connections closed before any request (connect checks). A peer
+	// that falls behind its schedule makes fewer than it schedules.
+	checks atomic.Int64
 }
 
 func startFarm(n int) (*farm, error) {
@@ -65,16 +70,16 @@ func (f *farm) serve(l net.Listener, silent *atomic.Bool) {
 			time.Sleep(10 * time.Millisecond) // out of descriptors, say
 			continue
 		}
-		go answer(c, silent, f.done)
+		go f.answer(c, silent)
 	}
 }
 
 // answer reads the request head and answers it; a bare connect (a connect
 // check) just ends. A silent real holds the connection and says nothing.
-func answer(c net.Conn, silent *atomic.Bool, done chan struct{}) {
+func (f *farm) answer(c net.Conn, silent *atomic.Bool) {
 	defer c.Close()
 	if silent.Load() {
-		<-done
+		<-f.done
 		return
 	}
 	c.SetDeadline(time.Now().Add(10 * time.Second))
@@ -84,10 +89,17 @@ func answer(c net.Conn, silent *atomic.Bool, done chan struct{}) {
 		n, err := c.Read(tmp)
 		buf = append(buf, tmp[:n]...)
 		if err != nil {
+			// A connect check closes (or resets) without a word; a
+			// deadline met is no check.
+			if len(buf) == 0 && !errors.Is(err, os.ErrDeadlineExceeded) {
+				f.checks.Add(1)
+			}
 			return
 		}
 	}
-	c.Write(response)
+	if _, err := c.Write(response); err == nil {
+		f.checks.Add(1)
+	}
 }
 
 // kill closes the listeners of the reals given: from then on they refuse

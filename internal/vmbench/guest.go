@@ -70,9 +70,9 @@ func Guest(ctx context.Context, p Params, log io.Writer) (*Report, error) {
 			if f.Error != "" {
 				fmt.Fprintf(log, "vmbench: %s with %d reals: %s\n", peer, n, f.Error)
 			}
-			fmt.Fprintf(log, "vmbench: %s with %d reals: start-up %.2fs (%d/%d), refused %d/%d out p50 %.0fms max %.0fms, black-holed %d/%d out p50 %.0fms max %.0fms, CPU %.2fs per 1000 checks, peak RSS %.1f MB\n",
+			fmt.Fprintf(log, "vmbench: %s with %d reals: start-up %.2fs (%d/%d), refused %d/%d out p50 %.0fms max %.0fms, black-holed %d/%d out p50 %.0fms max %.0fms, CPU %.2fs per 1000 checks, %d checks made (%.2fs per 1000), peak RSS %.1f MB\n",
 				peer, n, f.StartupSec, f.Present, n, f.Refused.Detected, f.Refused.Failed, f.Refused.P50Ms, f.Refused.MaxMs,
-				f.BlackHole.Detected, f.BlackHole.Failed, f.BlackHole.P50Ms, f.BlackHole.MaxMs, f.CPUPer1000, f.PeakRSSMB)
+				f.BlackHole.Detected, f.BlackHole.Failed, f.BlackHole.P50Ms, f.BlackHole.MaxMs, f.CPUPer1000, f.ChecksMade, f.CPUPerMade, f.PeakRSSMB)
 			rep.Results = append(rep.Results, f)
 			if err := ctx.Err(); err != nil {
 				return rep, err
@@ -208,6 +208,7 @@ func measure(ctx context.Context, tab kernel.Table, p Params, peer string, n int
 	if err != nil {
 		return fail("%v", err)
 	}
+	made0 := reals.checks.Load()
 	t0 := time.Now()
 	var cpuProfile <-chan profileResult
 	if profile {
@@ -227,10 +228,14 @@ func measure(ctx context.Context, tab kernel.Table, p Params, peer string, n int
 	if err != nil {
 		return fail("%v", err)
 	}
+	f.ChecksMade = reals.checks.Load() - made0
 	f.SteadySec = time.Since(t0).Seconds()
 	f.SteadyCPUSec = (cpu1 - cpu0).Seconds()
 	checks := float64(n) * f.SteadySec / p.Interval.Seconds()
 	f.CPUPer1000 = f.SteadyCPUSec / checks * 1000
+	if f.ChecksMade > 0 {
+		f.CPUPerMade = f.SteadyCPUSec / float64(f.ChecksMade) * 1000
+	}
 	rss, _ := bench.TreeHWM(pid)
 	if profile {
 		f.CPUProfile, f.HeapProfile, f.AllocsProfile, f.ProfileError = collectProfiles(ctx, cpuProfile, exited)

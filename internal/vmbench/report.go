@@ -11,10 +11,11 @@ import (
 // (refused and black-holed),
 // CPU per 1,000 checks and peak RSS. CPU % is of one (virtual) CPU at
 // steady state; CPU per 1,000 checks counts the checks the configuration
-// schedules (N per interval), not those a peer that falls behind performs.
+// schedules (N per interval), CPU per 1,000 made those the reals served
+// over the window, fewer for a peer that falls behind.
 func (r *Report) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "N\tpeer\tstart-up s\tfailed\trefused p50/p99 ms\tblack hole p50/p99 ms\tCPU %\tCPU s/1000 checks\tpeak RSS MB\trefused p99 ×ours\tblack hole p99 ×ours\tCPU ×ours\tRSS ×ours\t")
+	fmt.Fprintln(tw, "N\tpeer\tstart-up s\tfailed\trefused p50/p99 ms\tblack hole p50/p99 ms\tCPU %\tCPU s/1000 checks\tchecks made/s\tCPU s/1000 made\tpeak RSS MB\trefused p99 ×ours\tblack hole p99 ×ours\tCPU ×ours\tRSS ×ours\t")
 	for _, f := range r.Results {
 		start := fmt.Sprintf("%.2f", f.StartupSec)
 		if !f.Complete {
@@ -34,12 +35,13 @@ func (r *Report) WriteTable(w io.Writer) error {
 			}
 			return fmt.Sprintf("%.2f", get(f)/get(o))
 		}
-		cpuPct := 0.0
+		cpuPct, madePerSec := 0.0, 0.0
 		if f.SteadySec > 0 {
 			cpuPct = 100 * f.SteadyCPUSec / f.SteadySec
+			madePerSec = float64(f.ChecksMade) / f.SteadySec
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\t%.0f\t%.3f\t%.1f\t%s\t%s\t%s\t%s\t\n",
-			f.N, f.Peer, start, f.Refused.Failed, det(f.Refused), det(f.BlackHole), cpuPct, f.CPUPer1000, f.PeakRSSMB,
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\t%.0f\t%.3f\t%.0f\t%.3f\t%.1f\t%s\t%s\t%s\t%s\t\n",
+			f.N, f.Peer, start, f.Refused.Failed, det(f.Refused), det(f.BlackHole), cpuPct, f.CPUPer1000, madePerSec, f.CPUPerMade, f.PeakRSSMB,
 			ratio(func(f Figures) float64 { return f.Refused.P99Ms }),
 			ratio(func(f Figures) float64 { return f.BlackHole.P99Ms }),
 			ratio(func(f Figures) float64 { return f.CPUPer1000 }),

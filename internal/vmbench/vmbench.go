@@ -107,6 +107,13 @@ type Figures struct {
 	SteadyCPUSec float64 `json:"steady_cpu_sec"`
 	SteadySec    float64 `json:"steady_sec"`
 	CPUPer1000   float64 `json:"cpu_sec_per_1000_checks"`
+	// ChecksMade are the checks the reals served over the same window
+	// (requests answered, bare connects), read at the same instants as
+	// the CPU; CPUPerMade is SteadyCPUSec per 1,000 of them. Below
+	// N per interval, the peer fell behind its schedule and CPUPer1000
+	// flatters it.
+	ChecksMade int64   `json:"checks_made"`
+	CPUPerMade float64 `json:"cpu_sec_per_1000_made,omitempty"`
 	// TotalCPUSec is the CPU of the whole life of the daemon up to the
 	// end of detection, start-up included.
 	TotalCPUSec float64 `json:"total_cpu_sec"`
