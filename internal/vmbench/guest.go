@@ -70,6 +70,11 @@ func Guest(ctx context.Context, p Params, log io.Writer) (*Report, error) {
 			if f.Error != "" {
 				fmt.Fprintf(log, "vmbench: %s with %d reals: %s\n", peer, n, f.Error)
 			}
+			if f.StraceError != "" {
+				fmt.Fprintf(log, "vmbench: %s with %d reals: strace: %s\n", peer, n, f.StraceError)
+			} else if p.Strace {
+				fmt.Fprintf(log, "vmbench: %s with %d reals: strace over %.1fs, %d checks made\n", peer, n, f.StraceSec, f.StraceChecksMade)
+			}
 			fmt.Fprintf(log, "vmbench: %s with %d reals: start-up %.2fs (%d/%d), refused %d/%d out p50 %.0fms max %.0fms, black-holed %d/%d out p50 %.0fms max %.0fms, CPU %.2fs per 1000 checks, %d checks made (%.2fs per 1000), peak RSS %.1f MB\n",
 				peer, n, f.StartupSec, f.Present, n, f.Refused.Detected, f.Refused.Failed, f.Refused.P50Ms, f.Refused.MaxMs,
 				f.BlackHole.Detected, f.BlackHole.Failed, f.BlackHole.P50Ms, f.BlackHole.MaxMs, f.CPUPer1000, f.ChecksMade, f.CPUPerMade, f.PeakRSSMB)
@@ -302,6 +307,15 @@ func measure(ctx context.Context, tab kernel.Table, p Params, peer string, n int
 	f.PeakRSSMB = float64(rss) / (1 << 20)
 	if err != nil {
 		return fail("%v", err)
+	}
+	if p.Strace {
+		// Every real back first: the same steady state as the window
+		// measured, now under ptrace.
+		if err := restore(); err != nil {
+			f.StraceError = fmt.Sprintf("restoring the failed reals before strace: %v", err)
+		} else if f.StraceSummary, f.StraceChecksMade, f.StraceSec, err = straceWindow(ctx, p, pid, reals, exited); err != nil {
+			f.StraceError = err.Error()
+		}
 	}
 	return f
 }

@@ -125,6 +125,9 @@ func budget(p Params) time.Duration {
 		if p.Profile {
 			per += p.Steady + 3*profileSlack
 		}
+		if p.Strace {
+			per += p.StartLimit + p.Steady + 3*straceSlack
+		}
 		for _, peer := range p.Peers {
 			if m, ok := p.MaxN[peer]; !ok || n <= m {
 				total += per

@@ -63,6 +63,11 @@ type Params struct {
 	// as ldirectord, the very binary of ours it ran, for pprof's source
 	// and disassembly views.
 	ProfileDir string `json:"-"`
+	// Strace counts the daemon's syscalls with the host's strace
+	// (StraceBinary, -c -f, every process of its tree) over a window as
+	// long as Steady, once detection is over and every real is back:
+	// ptrace slows every syscall, so no other figure is taken meanwhile.
+	Strace bool
 }
 
 // DefaultParams are those of the recorded run: 10, 100 and 1,000 reals,
@@ -127,6 +132,13 @@ type Figures struct {
 	HeapProfile   []byte `json:"heap_profile,omitempty"`
 	AllocsProfile []byte `json:"allocs_profile,omitempty"`
 	ProfileError  string `json:"profile_error,omitempty"`
+	// StraceSummary is strace -c's summary of the daemon's syscalls over
+	// the window of Params.Strace, StraceSec long, while the reals served
+	// StraceChecksMade checks; StraceError says why it is missing.
+	StraceSummary    string  `json:"strace_summary,omitempty"`
+	StraceSec        float64 `json:"strace_sec,omitempty"`
+	StraceChecksMade int64   `json:"strace_checks_made,omitempty"`
+	StraceError      string  `json:"strace_error,omitempty"`
 	// OutputTail is the end of the daemon's output (stdout and stderr).
 	OutputTail string `json:"output_tail,omitempty"`
 	// Error says why figures are missing, if they are.

@@ -113,3 +113,36 @@ func TestConfigsNameEveryReal(t *testing.T) {
 		t.Fatalf("keepalived is missing: install Debian package keepalived")
 	}
 }
+
+func TestStraceCalls(t *testing.T) {
+	f := Figures{Peer: Keepalived, N: 100, StraceChecksMade: 10, StraceSummary: `% time     seconds  usecs/call     calls    errors syscall
+------ ----------- ----------- --------- --------- ----------------
+  5.07    0.066633          30        40           epoll_ctl
+ 16.39    0.215552         398        10        10 connect
+  1.36    0.017822          73         5           epoll_wait
+  0.33    0.004300         252         2           brk
+------ ----------- ----------- --------- --------- ----------------
+100.00    0.304307         532        57        10 total
+`}
+	calls, total, err := f.StraceCalls()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if total != 57 || calls["connect"] != 10 || calls["epoll_ctl"] != 40 || len(calls) != 4 {
+		t.Errorf("StraceCalls = %v, total %d; want connect 10, epoll_ctl 40 of 4 syscalls, total 57", calls, total)
+	}
+	var table strings.Builder
+	rep := Report{Results: []Figures{f}}
+	if err := rep.WriteStraceTable(&table); err != nil {
+		t.Fatal(err)
+	}
+	var rows []string
+	for _, line := range strings.Split(table.String(), "\n") {
+		rows = append(rows, strings.Join(strings.Fields(line), " "))
+	}
+	for _, want := range []string{"epoll_* 4.50", "connect 1.00", "total 5.70", "others, keepalived N=100: brk 0.20"} {
+		if !slices.Contains(rows, want) {
+			t.Errorf("the table lacks the row %q:\n%s", want, table.String())
+		}
+	}
+}

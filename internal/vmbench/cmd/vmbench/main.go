@@ -31,6 +31,7 @@ func main() {
 	flag.IntVar(&p.CPUs, "cpus", 1, "virtual CPUs of the VM")
 	flag.IntVar(&p.MinSamples, "min-samples", p.MinSamples, "detection latencies wanted per kind of failure: rounds repeat with other victims until there are as many")
 	profile := flag.String("profile", "", "directory for ours's CPU, heap and allocs profiles (ours-N.cpu.pprof, …) and the binary profiled; none when empty")
+	flag.BoolVar(&p.Strace, "strace", false, "count each peer's syscalls with "+vmbench.StraceBinary+" over a second steady window, after detection; summaries go to the -profile directory, or beside -out, as PEER-N.strace.txt")
 	flag.IntVar(&p.KillPercent, "kill", p.KillPercent, "percentage of reals that fail at once (at least one)")
 	flag.Parse()
 	p.Sizes = nil
@@ -68,6 +69,16 @@ func main() {
 		}
 		fmt.Fprintf(os.Stderr, "vmbench: profiles %s, binary %s\n", strings.Join(paths, " "), filepath.Join(*profile, "ldirectord"))
 	}
+	if p.Strace {
+		dir := *profile
+		if dir == "" {
+			dir = filepath.Dir(*out)
+		}
+		if err := writeStrace(rep, dir); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+	}
 	js, err := json.MarshalIndent(rep, "", "  ")
 	if err == nil {
 		if err = os.MkdirAll(filepath.Dir(*out), 0o755); err == nil {
@@ -79,4 +90,38 @@ func main() {
 		os.Exit(1)
 	}
 	fmt.Fprintln(os.Stderr, "vmbench: raw figures in", *out)
+}
+
+// writeStrace writes the strace summaries into dir and prints each peer's
+// syscalls per check made, in all and by syscall.
+func writeStrace(rep *vmbench.Report, dir string) error {
+	paths, err := rep.WriteStrace(dir)
+	if err != nil {
+		return err
+	}
+	for _, f := range rep.Results {
+		if f.StraceError != "" {
+			fmt.Fprintf(os.Stderr, "vmbench: %s at N=%d: strace: %s\n", f.Peer, f.N, f.StraceError)
+			continue
+		}
+		if f.StraceSummary == "" {
+			continue
+		}
+		_, total, err := f.StraceCalls()
+		if err != nil {
+			return err
+		}
+		per := "no checks made"
+		if f.StraceChecksMade > 0 {
+			per = fmt.Sprintf("%.1f per check made", float64(total)/float64(f.StraceChecksMade))
+		}
+		fmt.Printf("%s at N=%d: %d syscalls over %.1fs under strace, %d checks made: %s\n", f.Peer, f.N, total, f.StraceSec, f.StraceChecksMade, per)
+	}
+	if err := rep.WriteStraceTable(os.Stdout); err != nil {
+		return err
+	}
+	if len(paths) > 0 {
+		fmt.Fprintf(os.Stderr, "vmbench: strace summaries %s\n", strings.Join(paths, " "))
+	}
+	return nil
 }
