@@ -26,8 +26,11 @@ const (
 // the final answer (after redirects, as LWP follows them) is 2xx and its
 // body matches receive; an empty receive matches any body.
 func checkHTTP(ctx context.Context, t Target) Result {
+	if r, ok := leanHTTP(ctx, t); ok {
+		return r
+	}
 	u, full := httpURL(t, "http")
-	return fetch(ctx, t, u, full, nil)
+	return fetch(ctx, t, u, full, nil, nil)
 }
 
 // checkHTTPS is checkHTTP over TLS. The certificate is not verified, as
@@ -35,7 +38,7 @@ func checkHTTP(ctx context.Context, t Target) Result {
 // certificate. virtualhost, when set, is also the TLS server name.
 func checkHTTPS(ctx context.Context, t Target) Result {
 	u, full := httpURL(t, "https")
-	return fetch(ctx, t, u, full, nil)
+	return fetch(ctx, t, u, full, nil, nil)
 }
 
 // checkHTTPProxy asks the real server, as an HTTP proxy, for the request,
@@ -46,7 +49,7 @@ func checkHTTPProxy(ctx context.Context, t Target) Result {
 		return down(fmt.Sprintf("http_proxy request %q is not an absolute URL", t.Check.Request))
 	}
 	proxy := &url.URL{Scheme: "http", Host: hostPort(t)}
-	return fetch(ctx, t, u, true, proxy)
+	return fetch(ctx, t, u, true, proxy, nil)
 }
 
 // httpURL builds the URL ldirectord fetches: a request that holds
@@ -62,8 +65,16 @@ func httpURL(t Target, scheme string) (u string, full bool) {
 
 // fetch does the request and judges the answer. The Host header is
 // virtualhost when set; otherwise the host of a full URL, or the real
-// server's address without the port, as ldirectord sends it.
-func fetch(ctx context.Context, t Target, u string, full bool, proxy *url.URL) Result {
+// server's address without the port, as ldirectord sends it. sent, when
+// not nil, is a connection on which the lean lane has sent the request to
+// u already: the answer is read from it, and only the redirects after it
+// are sent.
+func fetch(ctx context.Context, t Target, u string, full bool, proxy *url.URL, sent net.Conn) Result {
+	if sent != nil {
+		// Closed with the answer's body once the client reads it;
+		// closing it again, when the client never does, is harmless.
+		defer func() { _ = sent.Close() }()
+	}
 	receive, err := compileReceive(t.Check.Receive)
 	if err != nil {
 		return down(fmt.Sprintf("receive %q is not a valid regexp: %v", t.Check.Receive, err))
@@ -89,7 +100,7 @@ func fetch(ctx context.Context, t Target, u string, full bool, proxy *url.URL) R
 	req.Header.Set("User-Agent", "ldirectord")
 	var rt http.RoundTripper = transport(t, proxy)
 	if proxy == nil {
-		rt = plainHTTP{tls: rt}
+		rt = &plainHTTP{tls: rt, sent: sent}
 	}
 	client := &http.Client{Transport: rt, CheckRedirect: checkRedirect}
 	resp, err := client.Do(req)
@@ -201,9 +212,18 @@ func compileReceive(expr string) (*regexp.Regexp, error) {
 // transport costs each connection two goroutines of its own and their
 // channels and buffers, which at thousands of checks a second are most of
 // the daemon's work. Other schemes (an https redirect target) go to tls.
-type plainHTTP struct{ tls http.RoundTripper }
+// sent, when not nil, is the connection on which the first request has
+// been sent already.
+type plainHTTP struct {
+	tls  http.RoundTripper
+	sent net.Conn
+}
 
-func (p plainHTTP) RoundTrip(req *http.Request) (*http.Response, error) {
+func (p *plainHTTP) RoundTrip(req *http.Request) (*http.Response, error) {
+	if c := p.sent; c != nil {
+		p.sent = nil
+		return readAnswer(c, req)
+	}
 	if req.URL.Scheme != "http" {
 		return p.tls.RoundTrip(req)
 	}
@@ -232,6 +252,12 @@ func (p plainHTTP) RoundTrip(req *http.Request) (*http.Response, error) {
 		_ = c.Close()
 		return nil, err
 	}
+	return readAnswer(c, req)
+}
+
+// readAnswer reads the answer to req from c, on which req has been sent,
+// and closes c with the answer's body, or at once on an error.
+func readAnswer(c net.Conn, req *http.Request) (*http.Response, error) {
 	// The head may be at most maxHeader bytes, as a transport's
 	// MaxResponseHeaderBytes; the body is bounded by its reader.
 	b := limit(c, maxHeader)
