@@ -92,7 +92,8 @@ func peerCommand(p Params, peer string, n int) (*exec.Cmd, error) {
 	cfg := filepath.Join(workDir, peer+".cf")
 	var text string
 	var cmd *exec.Cmd
-	switch peer {
+	base, env := splitPeer(peer)
+	switch base {
 	case Ours:
 		text = ldirectordConfig(p, n, filepath.Join(workDir, peer+".log"))
 		cmd = exec.Command(OursBinary, cfg, "start")
@@ -112,10 +113,22 @@ func peerCommand(p Params, peer string, n int) (*exec.Cmd, error) {
 	if _, err := os.Stat(cmd.Path); err != nil {
 		return nil, fmt.Errorf("peer %s: %w", peer, err)
 	}
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	if err := os.WriteFile(cfg, []byte(text), 0o644); err != nil {
 		return nil, err
 	}
 	return cmd, nil
+}
+
+// splitPeer reads a peer named with environment variables for it,
+// "ours+GOMAXPROCS=2+GOGC=50": the peer "ours" run with them. Variants of
+// one peer measured in the same run compare a runtime setting on the same
+// footing, which runs of their own, minutes apart on a shared host, do not.
+func splitPeer(peer string) (base string, env []string) {
+	parts := strings.Split(peer, "+")
+	return parts[0], parts[1:]
 }
 
 // measure runs one peer at one size: start-up, steady state, then k reals
@@ -154,9 +167,13 @@ func measure(ctx context.Context, tab kernel.Table, p Params, peer string, n int
 	defer out.Close()
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	profile := p.Profile && peer == Ours
+	base, _ := splitPeer(peer)
+	profile := p.Profile && base == Ours
 	if profile {
-		cmd.Env = append(os.Environ(), pprofEnv+"="+pprofAddr)
+		if cmd.Env == nil {
+			cmd.Env = os.Environ()
+		}
+		cmd.Env = append(cmd.Env, pprofEnv+"="+pprofAddr)
 	}
 	want := make([]string, n)
 	for i := range want {

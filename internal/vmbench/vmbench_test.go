@@ -151,3 +151,19 @@ func TestStraceCalls(t *testing.T) {
 		}
 	}
 }
+
+func TestSplitPeer(t *testing.T) {
+	for _, c := range []struct {
+		peer, base string
+		env        []string
+	}{
+		{"ours", "ours", nil},
+		{"ours+GOMAXPROCS=2", "ours", []string{"GOMAXPROCS=2"}},
+		{"ours+GOMAXPROCS=2+GOGC=50", "ours", []string{"GOMAXPROCS=2", "GOGC=50"}},
+	} {
+		base, env := splitPeer(c.peer)
+		if base != c.base || !slices.Equal(env, c.env) {
+			t.Errorf("splitPeer(%q) = %q, %q; want %q, %q", c.peer, base, env, c.base, c.env)
+		}
+	}
+}

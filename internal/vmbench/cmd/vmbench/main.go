@@ -23,7 +23,7 @@ func main() {
 	p := vmbench.DefaultParams()
 	sizes := flag.String("n", "10,100,1000", "comma-separated numbers of real servers")
 	perlMax := flag.Int("perl-max-n", p.MaxN[vmbench.Perl], "largest number of reals the Perl ldirectord is measured at")
-	peers := flag.String("peers", strings.Join(p.Peers, ","), "comma-separated peers: ours, keepalived, perl")
+	peers := flag.String("peers", strings.Join(p.Peers, ","), "comma-separated peers: ours, keepalived, perl; a peer may carry environment variables for its run, ours+GOMAXPROCS=2+GOGC=50")
 	out := flag.String("out", ".cache/vmbench-results.json", "where the JSON report goes")
 	flag.DurationVar(&p.Steady, "steady", p.Steady, "steady-state CPU window")
 	flag.DurationVar(&p.StartLimit, "start-limit", p.StartLimit, "longest wait for a complete table")
