@@ -18,7 +18,7 @@ import (
 // goroutine with one buffer, so that what a benchmark counts per check is
 // almost all the check's own; httptest would add a goroutine, a request
 // and header maps of its own per check.
-func benchServer(b *testing.B, answer string) netip.AddrPort {
+func benchServer(b testing.TB, answer string) netip.AddrPort {
 	b.Helper()
 	l, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {

@@ -35,12 +35,21 @@ import (
 // net/http is let read (maxHeader) and the body after it. It is smaller
 // than maxBody, so the lane never meets that bound, and large enough for
 // the default pages of the usual web servers (Debian's Apache page is
-// some 11 KB).
-const leanBufferSize = maxHeader
+// some 11 KB). An answer is read into a small buffer first, and into a
+// large one only when it does not fit: a check holds its buffer while it
+// waits for the answer, and thousands of reals that accept and never
+// answer would hold thousands of large ones.
+const (
+	smallAnswer    = 2 << 10
+	leanBufferSize = maxHeader
+)
 
-// answerBuffers holds the lean lane's buffers: a check needs one only from
-// its request to its verdict.
-var answerBuffers = sync.Pool{New: func() any { return new([leanBufferSize]byte) }}
+// The lean lane's buffers: a check needs one only from its request to its
+// verdict.
+var (
+	smallBuffers = sync.Pool{New: func() any { return new([smallAnswer]byte) }}
+	largeBuffers = sync.Pool{New: func() any { return new([leanBufferSize]byte) }}
+)
 
 // leanHTTP does checkHTTP's work in the lean lane and says whether it
 // could: not for a full URL, nor for an address net/http cannot put in a
@@ -64,10 +73,12 @@ func leanHTTP(ctx context.Context, t Target) (Result, bool) {
 	if err != nil {
 		return failure(ctx, t, "waiting for HTTP response", err), true
 	}
-	buf := answerBuffers.Get().(*[leanBufferSize]byte)
+	small := smallBuffers.Get().(*[smallAnswer]byte)
+	var large *[leanBufferSize]byte
+	buf := small[:]
 	if _, err := c.Write(tpl.appendTo(buf[:0], t.Addr)); err != nil {
 		_ = c.Close()
-		answerBuffers.Put(buf)
+		smallBuffers.Put(small)
 		return failure(ctx, t, "waiting for HTTP response", err), true
 	}
 	a := answer{head: tpl.head}
@@ -75,23 +86,37 @@ func leanHTTP(ctx context.Context, t Target) (Result, bool) {
 	for {
 		m, err := c.Read(buf[n:])
 		n += m
-		switch a.advance(buf[:n], err == io.EOF) {
-		case answered:
-			r := a.judge(t, receive, buf[:n])
-			_ = c.Close()
-			answerBuffers.Put(buf)
-			return r, true
-		case needMore:
-			if err == nil && n < len(buf) {
-				continue
-			}
+		st := a.advance(buf[:n], err == io.EOF)
+		if st == needMore && err == nil && n == len(buf) && large == nil {
+			large = largeBuffers.Get().(*[leanBufferSize]byte)
+			copy(large[:], buf)
+			smallBuffers.Put(small)
+			buf = large[:]
 		}
-		// Not an answer for the lean lane: the client reads it again,
-		// from the bytes read so far and then the connection.
-		read := bytes.Clone(buf[:n])
-		answerBuffers.Put(buf)
-		u, _ := httpURL(t, "http")
-		return fetch(ctx, t, u, false, nil, &replay{Conn: c, read: read, err: err}), true
+		if st == needMore && err == nil && n < len(buf) {
+			continue
+		}
+		var r Result
+		var read []byte
+		if st == answered {
+			r = a.judge(t, receive, buf[:n])
+			_ = c.Close()
+		} else {
+			read = bytes.Clone(buf[:n])
+		}
+		if large != nil {
+			largeBuffers.Put(large)
+		} else {
+			smallBuffers.Put(small)
+		}
+		if st != answered {
+			// Not an answer for the lean lane: the client reads it
+			// again, from the bytes read so far and then the
+			// connection.
+			u, _ := httpURL(t, "http")
+			r = fetch(ctx, t, u, false, nil, &replay{Conn: c, read: read, err: err})
+		}
+		return r, true
 	}
 }
 

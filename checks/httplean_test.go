@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -193,6 +194,7 @@ func redirectsTo(code, location string) func(string) []string {
 func TestLeanSameAsClient(t *testing.T) {
 	t.Parallel()
 	big := strings.Repeat("x", 20<<10) + "GO"
+	page := strings.Repeat("x", 11<<10) + "GO"
 	chunk := func(s string) string { return strconv.FormatInt(int64(len(s)), 16) + "\r\n" + s + "\r\n" }
 	cases := []struct {
 		name   string
@@ -237,6 +239,13 @@ func TestLeanSameAsClient(t *testing.T) {
 		{name: "length empty", answer: says("HTTP/1.1 200 OK\r\nContent-Length:\r\n\r\nok")},
 		{name: "length with spaces", answer: says("HTTP/1.1 200 OK\r\nContent-Length:   2  \r\n\r\nok")},
 		{name: "length huge", answer: says("HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999\r\n\r\nok")},
+		{name: "body over the small buffer", answer: says("HTTP/1.1 200 OK\r\nContent-Length: " + strconv.Itoa(len(page)) + "\r\n\r\n" + page), edit: func(c *conf.Check) { c.Receive = "GO" }},
+		{name: "body over the small buffer, in pieces", answer: says("HTTP/1.1 200 OK\r\nContent-Length: "+strconv.Itoa(len(page))+"\r\n\r\n"+page[:3000], page[3000:]), edit: func(c *conf.Check) { c.Receive = "GO" }},
+		{name: "chunked over the small buffer", answer: says("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + chunk(page[:3000]) + chunk(page[3000:]) + "0\r\n\r\n"), edit: func(c *conf.Check) { c.Receive = "^x+GO$" }},
+		{name: "head over the small buffer", answer: says("HTTP/1.1 200 OK\r\nX: " + strings.Repeat("y", 3000) + "\r\nContent-Length: 2\r\n\r\nok")},
+		{name: "answer the small buffer's size", answer: says(sized(smallAnswer))},
+		{name: "answer the large buffer's size", answer: says(sized(leanBufferSize))},
+		{name: "answer over the large buffer's size", answer: says(sized(leanBufferSize + 1))},
 		{name: "body over the buffer", answer: says("HTTP/1.1 200 OK\r\nContent-Length: " + strconv.Itoa(len(big)) + "\r\n\r\n" + big), edit: func(c *conf.Check) { c.Receive = "GO" }},
 		{name: "body over the buffer, until close", answer: says("HTTP/1.0 200 OK\r\n\r\n" + big), edit: func(c *conf.Check) { c.Receive = "GO" }},
 		{name: "head over maxHeader", answer: says("HTTP/1.1 200 OK\r\nX: " + strings.Repeat("y", maxHeader) + "\r\nContent-Length: 2\r\n\r\nok")},
@@ -330,6 +339,36 @@ func TestLeanSameAsClient(t *testing.T) {
 func withinHead() string {
 	const start, end = "HTTP/1.1 200 OK\r\nX: ", "\r\nContent-Length: 2\r\n\r\n"
 	return start + strings.Repeat("y", maxHeader-len(start)-len(end)) + end + "ok"
+}
+
+// sized is a 200 answer of n bytes whose body ends in "ok".
+func sized(n int) string {
+	head := "HTTP/1.1 200 OK\r\nContent-Length: 00000\r\n\r\n"
+	body := strings.Repeat("x", n-len(head)-2) + "ok"
+	return strings.Replace(head, "00000", fmt.Sprintf("%05d", len(body)), 1) + body
+}
+
+// TestLeanLaneTaken asks that the usual answers are judged in the lean
+// lane, not handed to the client: told by the allocations of a check,
+// about half of the client's.
+func TestLeanLaneTaken(t *testing.T) {
+	page := strings.Repeat("x", 11<<10) + "GO"
+	for name, answer := range map[string]string{
+		"length":  okAnswer,
+		"chunked": "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+		"page":    "HTTP/1.1 200 OK\r\nContent-Length: " + strconv.Itoa(len(page)) + "\r\n\r\n" + page,
+		"503":     "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\n\r\nbusy",
+	} {
+		t.Run(name, func(t *testing.T) {
+			tg := negotiate(benchServer(t, answer), conf.ServiceHTTP, "/", "")
+			lean := testing.AllocsPerRun(50, func() { runCheck(checkHTTP, tg) })
+			client := testing.AllocsPerRun(50, func() { runCheck(clientHTTP, tg) })
+			t.Logf("allocations per check: lean lane %v, client %v", lean, client)
+			if lean > client*2/3 {
+				t.Errorf("%v allocations per check, the client's %v: the lean lane was not taken", lean, client)
+			}
+		})
+	}
 }
 
 // TestLeanCanceled asks that a lean check of a server that never answers
