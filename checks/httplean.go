@@ -82,42 +82,48 @@ func leanHTTP(ctx context.Context, t Target) (Result, bool) {
 		return failure(ctx, t, "waiting for HTTP response", err), true
 	}
 	a := answer{head: tpl.head}
-	n := 0
+	var (
+		n  int
+		st step
+	)
 	for {
-		m, err := c.Read(buf[n:])
+		var m int
+		m, err = c.Read(buf[n:])
 		n += m
-		st := a.advance(buf[:n], err == io.EOF)
-		if st == needMore && err == nil && n == len(buf) && large == nil {
+		st = a.advance(buf[:n], err == io.EOF)
+		if st != needMore || err != nil {
+			break
+		}
+		if n == len(buf) {
+			if large != nil {
+				break
+			}
 			large = largeBuffers.Get().(*[leanBufferSize]byte)
 			copy(large[:], buf)
 			smallBuffers.Put(small)
 			buf = large[:]
 		}
-		if st == needMore && err == nil && n < len(buf) {
-			continue
-		}
-		var r Result
-		var read []byte
-		if st == answered {
-			r = a.judge(t, receive, buf[:n])
-			_ = c.Close()
-		} else {
-			read = bytes.Clone(buf[:n])
-		}
-		if large != nil {
-			largeBuffers.Put(large)
-		} else {
-			smallBuffers.Put(small)
-		}
-		if st != answered {
-			// Not an answer for the lean lane: the client reads it
-			// again, from the bytes read so far and then the
-			// connection.
-			u, _ := httpURL(t, "http")
-			r = fetch(ctx, t, u, false, nil, &replay{Conn: c, read: read, err: err})
-		}
-		return r, true
 	}
+	var r Result
+	var read []byte
+	if st == answered {
+		r = a.judge(t, receive, buf[:n])
+		_ = c.Close()
+	} else {
+		read = bytes.Clone(buf[:n])
+	}
+	if large != nil {
+		largeBuffers.Put(large)
+	} else {
+		smallBuffers.Put(small)
+	}
+	if st != answered {
+		// Not an answer for the lean lane: the client reads it again,
+		// from the bytes read so far and then the connection.
+		u, _ := httpURL(t, "http")
+		r = fetch(ctx, t, u, false, nil, &replay{Conn: c, read: read, err: err})
+	}
+	return r, true
 }
 
 // replay is a connection whose first bytes, and the error after them, have
