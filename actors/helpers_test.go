@@ -6,6 +6,7 @@ import (
 	"maps"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -138,6 +139,10 @@ func testHooks(next actor.ReceiverFunc) actor.ReceiverFunc {
 		switch env.Message.(type) {
 		case *crash:
 			panic("crash requested")
+		case *checkDone:
+			if h := checkDoneHook.Load(); h != nil {
+				(*h)()
+			}
 		case *pidsQuery:
 			var answer any
 			switch a := c.Actor().(type) {
@@ -152,6 +157,10 @@ func testHooks(next actor.ReceiverFunc) actor.ReceiverFunc {
 		next(c, env)
 	}
 }
+
+// checkDoneHook, when set, runs before a prober takes a check's result,
+// on the goroutine that runs the prober's mailbox.
+var checkDoneHook atomic.Pointer[func()]
 
 func newMemory() *kernel.Memory { return kernel.NewMemory() }
 

@@ -296,16 +296,18 @@ func (c *checkRunner) fire() {
 	}
 	c.wg.Add(1)
 	c.mu.Unlock()
-	defer c.wg.Done()
 	spec := c.spec.Load()
-	done := &checkDone{token: c.token, started: time.Now()}
+	done := &checkDone{token: c.token, started: time.Now(), timeout: spec.probe.Deadline}
 	defer func() {
 		if v := recover(); v != nil {
 			done.panic = v
 		}
+		// The check has ended before its result is sent: the prober's
+		// mailbox may run on this goroutine, and a stop queued there
+		// meanwhile halts the runner, which waits for the check.
+		c.wg.Done()
 		c.root.Send(c.self, done)
 	}()
-	done.timeout = spec.probe.Deadline
 	done.result, done.maintenance = c.check(spec)
 }
 

@@ -33,8 +33,8 @@ type virtualKept struct {
 	statuses map[conf.RealID]plan.Status
 	reals    map[conf.RealID]*proberKept
 	lastMail map[conf.RealID]time.Time
-	daemon   string                   // starting, running or reloading, for emailalertstatus
-	fallback *bool                    // whether fallbackcommand was last run with start
+	daemon   string // starting, running or reloading, for emailalertstatus
+	fallback *bool  // whether fallbackcommand was last run with start
 
 	// The fallback server's prober: reported, never in the table's
 	// decisions.
