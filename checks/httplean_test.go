@@ -317,6 +317,21 @@ func TestLeanSameAsClient(t *testing.T) {
 			leanHeads := s.requests()
 			client := runCheck(clientHTTP, tg)
 			clientHeads := s.requests()[len(leanHeads):]
+			looped, ok := runLoop(t, tg)
+			loopHeads := s.requests()[len(leanHeads)+len(clientHeads):]
+			if ok {
+				t.Logf("loop up=%v after %v: %q", looped.Up, looped.Duration.Round(time.Millisecond), looped.Reason)
+				if looped.Up != client.Up || looped.Reason != client.Reason {
+					t.Errorf("loop: up=%v %q; client: up=%v %q", looped.Up, looped.Reason, client.Up, client.Reason)
+				}
+				if strings.Join(loopHeads, "") != strings.Join(clientHeads, "") {
+					t.Errorf("requests differ:\nloop   %q\nclient %q", loopHeads, clientHeads)
+				}
+				if looped.Duration > client.Duration+500*time.Millisecond ||
+					client.Duration > tg.Timeout/2 && looped.Duration < tg.Timeout/2 {
+					t.Errorf("loop took %v, the client %v", looped.Duration, client.Duration)
+				}
+			}
 			t.Logf("lean up=%v after %v: %q", lean.Up, lean.Duration.Round(time.Millisecond), lean.Reason)
 			t.Logf("client up=%v after %v: %q", client.Up, client.Duration.Round(time.Millisecond), client.Reason)
 			if lean.Up != client.Up || lean.Reason != client.Reason {

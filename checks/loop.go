@@ -1,0 +1,558 @@
+package checks
+
+// A Loop runs the checks that need nothing but a socket of their own, TCP
+// connect checks and http checks of a path on the real server (the lean
+// lane of httplean.go), on one goroutine over epoll, as keepalived's
+// checker does. Run on a goroutine each, with the runtime's netpoller,
+// timers and scheduler under every one, such checks cost a director with
+// one CPU more than twice what keepalived spends on the same checks, most
+// of it beside the kernel's own work (BENCHMARKS.md, "Inside the VM"). Go
+// gives no way to wait on many sockets from one goroutine but epoll
+// itself, so the loop speaks to the kernel directly; the sockets never
+// meet the runtime's netpoller.
+//
+// The loop gives the verdict and the reason that Run gives, word for
+// word: it reads only what the lean lane reads, and hands any other answer
+// (a redirect, a partial answer at the deadline, a read error) on to the
+// http client on a goroutine of its own, with the bytes read so far, as
+// the lean lane does.
+
+import (
+	"container/heap"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"github.com/ldirectord-go/ldirectord/conf"
+)
+
+// Loop runs checks over one epoll instance; see the top of loop.go.
+type Loop struct {
+	epfd, wakefd int
+
+	mu      sync.Mutex
+	pending map[int32]*Pending // by socket
+	due     dueHeap
+	// sleep is when the loop's wait ends (unix nanoseconds): 0 while it
+	// waits for events only, -1 while it works.
+	sleep  int64
+	closed bool
+	done   chan struct{}
+}
+
+// Pending is a check the loop runs.
+type Pending struct {
+	l        *Loop
+	fd       int
+	t        Target
+	deadline time.Time
+	finish   func(Result, bool)
+	index    int // in the loop's heap
+	ended    bool
+
+	http      bool
+	receive   *regexp.Regexp
+	tpl       *requestTemplate
+	state     int
+	small     *[smallAnswer]byte
+	large     *[leanBufferSize]byte
+	n         int
+	a         answer
+	connected bool
+}
+
+const (
+	connecting = iota
+	writing
+	reading
+)
+
+// NewLoop starts a loop.
+func NewLoop() (*Loop, error) {
+	epfd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("check loop: epoll_create1: %w", err)
+	}
+	r, _, e := syscall.RawSyscall(syscall.SYS_EVENTFD2, 0, syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	if e != 0 {
+		syscall.Close(epfd)
+		return nil, fmt.Errorf("check loop: eventfd2: %w", e)
+	}
+	l := &Loop{epfd: epfd, wakefd: int(r), pending: map[int32]*Pending{}, sleep: -1, done: make(chan struct{})}
+	ev := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: int32(l.wakefd)}
+	if err := syscall.EpollCtl(epfd, syscall.EPOLL_CTL_ADD, l.wakefd, &ev); err != nil {
+		syscall.Close(epfd)
+		syscall.Close(l.wakefd)
+		return nil, fmt.Errorf("check loop: epoll_ctl: %w", err)
+	}
+	go l.run()
+	return l, nil
+}
+
+// Close ends the checks in flight, canceled, and the loop.
+func (l *Loop) Close() {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return
+	}
+	l.closed = true
+	var ended []*Pending
+	for _, p := range l.pending {
+		l.end(p)
+		ended = append(ended, p)
+	}
+	l.wake()
+	l.mu.Unlock()
+	for _, p := range ended {
+		p.finish(down("check canceled"), true)
+	}
+	<-l.done
+	syscall.Close(l.epfd)
+	syscall.Close(l.wakefd)
+}
+
+// loopable says whether the loop runs the check of t: a TCP connect check,
+// or an http check of a path on a real server addressed by IP, whose
+// request and receive the lean lane takes.
+func loopable(t Target) (*requestTemplate, *regexp.Regexp, bool) {
+	if !t.Addr.IsValid() || t.Addr.Zone() != "" || t.Port == 0 || t.Timeout <= 0 {
+		return nil, nil, false
+	}
+	switch t.Check.Type {
+	case conf.CheckConnect:
+		return nil, nil, t.Protocol != conf.UDP
+	case conf.CheckNegotiate:
+	default:
+		return nil, nil, false
+	}
+	if t.Check.Service != conf.ServiceHTTP || strings.Contains(t.Check.Request, "http://") {
+		return nil, nil, false
+	}
+	receive, err := compileReceive(t.Check.Receive)
+	if err != nil {
+		return nil, nil, false
+	}
+	tpl := requestFor(t.Check)
+	return tpl, receive, tpl != nil
+}
+
+// Start starts the check of t, to end within t.Timeout, when the loop
+// runs such checks (see loopable); otherwise it returns false and the caller runs
+// the check the usual way. finish is called once with the verdict Run
+// would give, and whether the check was canceled (by Cancel or Close): on
+// the loop's goroutine, on Start's when the check ends at once, or on a
+// goroutine of its own for an answer the http client reads. It must not
+// block.
+func (l *Loop) Start(t Target, finish func(r Result, canceled bool)) (*Pending, bool) {
+	tpl, receive, ok := loopable(t)
+	if !ok {
+		return nil, false
+	}
+	p := &Pending{l: l, t: t, deadline: time.Now().Add(t.Timeout), finish: finish, index: -1,
+		http: tpl != nil, tpl: tpl, receive: receive}
+	if tpl != nil {
+		p.a = answer{head: tpl.head}
+	}
+	family := syscall.AF_INET
+	if t.Addr.Is6() && !t.Addr.Is4In6() {
+		family = syscall.AF_INET6
+	}
+	r, _, e := syscall.RawSyscall(syscall.SYS_SOCKET, uintptr(family), syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
+	if e != 0 {
+		p.fd, p.ended = -1, true
+		finish(p.failed("socket", e), false)
+		return p, true
+	}
+	p.fd = int(r)
+	if e := p.connect(); e != 0 && e != syscall.EINPROGRESS {
+		rawClose(p.fd)
+		p.ended = true
+		finish(p.failed("connect", e), false)
+		return p, true
+	}
+	l.mu.Lock()
+	if l.closed {
+		p.ended = true
+		l.mu.Unlock()
+		rawClose(p.fd)
+		finish(down("check canceled"), true)
+		return p, true
+	}
+	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLOUT | syscall.EPOLLRDHUP | -syscall.EPOLLET, Fd: int32(p.fd)}
+	if err := syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_ADD, p.fd, &ev); err != nil {
+		p.ended = true
+		l.mu.Unlock()
+		rawClose(p.fd)
+		finish(p.failed("connect", err.(syscall.Errno)), false)
+		return p, true
+	}
+	l.pending[int32(p.fd)] = p
+	heap.Push(&l.due, p)
+	if l.sleep == 0 || (l.sleep > 0 && p.deadline.UnixNano() < l.sleep) {
+		l.wake()
+	}
+	l.mu.Unlock()
+	return p, true
+}
+
+// Cancel ends the check, canceled, unless it has ended.
+func (p *Pending) Cancel() {
+	l := p.l
+	l.mu.Lock()
+	if p.ended || p.fd < 0 {
+		l.mu.Unlock()
+		return
+	}
+	l.end(p)
+	l.mu.Unlock()
+	p.finish(down("check canceled"), true)
+}
+
+// wake ends the loop's wait; the caller holds mu.
+func (l *Loop) wake() {
+	one := uint64(1)
+	syscall.RawSyscall(syscall.SYS_WRITE, uintptr(l.wakefd), uintptr(unsafe.Pointer(&one)), 8)
+	l.sleep = -1
+}
+
+// end takes p out of the loop and closes its socket; the caller holds mu.
+func (l *Loop) end(p *Pending) {
+	p.ended = true
+	delete(l.pending, int32(p.fd))
+	if p.index >= 0 {
+		heap.Remove(&l.due, p.index)
+	}
+	rawClose(p.fd)
+	p.release()
+}
+
+// verdict is a check's end as the loop found it: the result, or a hand-off
+// to the http client.
+type verdict struct {
+	p       *Pending
+	r       Result
+	handoff bool
+	read    []byte
+	err     error
+}
+
+func (l *Loop) run() {
+	defer close(l.done)
+	events := make([]syscall.EpollEvent, 256)
+	var ended []verdict
+	for {
+		l.mu.Lock()
+		if l.closed {
+			l.mu.Unlock()
+			return
+		}
+		wait := -1
+		l.sleep = 0
+		if len(l.due) > 0 {
+			next := l.due[0].deadline
+			l.sleep = next.UnixNano()
+			// Rounded up: the wait ends at the deadline, never before.
+			wait = int((time.Until(next) + time.Millisecond - 1) / time.Millisecond)
+			wait = max(wait, 0)
+		}
+		l.mu.Unlock()
+		n, err := syscall.EpollWait(l.epfd, events, wait)
+		if err != nil && !errors.Is(err, syscall.EINTR) {
+			n = 0
+			time.Sleep(time.Millisecond) // not seen; never spin
+		}
+		l.mu.Lock()
+		l.sleep = -1
+		for _, ev := range events[:max(n, 0)] {
+			if int(ev.Fd) == l.wakefd {
+				var b [8]byte
+				syscall.RawSyscall(syscall.SYS_READ, uintptr(l.wakefd), uintptr(unsafe.Pointer(&b[0])), 8)
+				continue
+			}
+			if p := l.pending[ev.Fd]; p != nil {
+				if v, done := p.advance(ev.Events); done {
+					ended = append(ended, l.settle(v))
+				}
+			}
+		}
+		now := time.Now()
+		for len(l.due) > 0 && !l.due[0].deadline.After(now) {
+			p := heap.Pop(&l.due).(*Pending)
+			ended = append(ended, l.settle(p.expire()))
+		}
+		l.mu.Unlock()
+		for i, v := range ended {
+			if v.handoff {
+				go v.p.client(v.read, v.err)
+			} else {
+				v.p.finish(redacted(v.p.t, v.r), false)
+			}
+			ended[i] = verdict{}
+		}
+		ended = ended[:0]
+	}
+}
+
+// settle takes the check of v out of the loop; the caller holds mu.
+func (l *Loop) settle(v verdict) verdict {
+	if v.handoff {
+		l.handOff(v.p)
+	} else {
+		l.end(v.p)
+	}
+	return v
+}
+
+// handOff takes p out of the loop but keeps its socket open for the
+// client; the caller holds mu.
+func (l *Loop) handOff(p *Pending) {
+	p.ended = true
+	delete(l.pending, int32(p.fd))
+	if p.index >= 0 {
+		heap.Remove(&l.due, p.index)
+	}
+	_ = syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_DEL, p.fd, nil)
+}
+
+// advance moves p on after the events ev; done says p has ended.
+func (p *Pending) advance(ev uint32) (verdict, bool) {
+	if p.state == connecting {
+		if ev&(syscall.EPOLLOUT|syscall.EPOLLERR|syscall.EPOLLHUP) == 0 {
+			return verdict{}, false
+		}
+		if e := soError(p.fd); e != 0 {
+			return verdict{p: p, r: p.failed("connect", e)}, true
+		}
+		if ev&syscall.EPOLLOUT == 0 {
+			return verdict{}, false
+		}
+		p.connected = true
+		if !p.http {
+			return verdict{p: p, r: up("connected")}, true
+		}
+		p.state = writing
+	}
+	if p.state == writing {
+		p.small = smallBuffers.Get().(*[smallAnswer]byte)
+		req := p.tpl.appendTo(p.small[:0], p.t.Addr)
+		w, e := rawWrite(p.fd, req)
+		switch {
+		case e == syscall.EAGAIN:
+			p.release()
+			return verdict{}, false
+		case e != 0:
+			return verdict{p: p, r: p.failed("write", e)}, true
+		case w < len(req):
+			// A request is a few hundred bytes, far below any socket
+			// buffer of a fresh connection: this does not happen.
+			return verdict{p: p, r: failure(context.Background(), p.t, "waiting for HTTP response", io.ErrShortWrite)}, true
+		}
+		p.state = reading
+	}
+	return p.read()
+}
+
+// read reads what the server sent and judges it once whole.
+func (p *Pending) read() (verdict, bool) {
+	for {
+		buf := p.buf()
+		if p.n == len(buf) {
+			if p.large != nil {
+				return p.handoffRead(nil), true // too long for the lean lane
+			}
+			p.large = largeBuffers.Get().(*[leanBufferSize]byte)
+			copy(p.large[:], buf)
+			smallBuffers.Put(p.small)
+			p.small = nil
+			buf = p.large[:]
+		}
+		m, e := rawRead(p.fd, buf[p.n:])
+		switch {
+		case e == syscall.EAGAIN:
+			return verdict{}, false
+		case e != 0:
+			return p.handoffRead(&net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", e)}), true
+		}
+		p.n += m
+		eof := m == 0
+		switch p.a.advance(buf[:p.n], eof) {
+		case answered:
+			return verdict{p: p, r: p.a.judge(p.t, p.receive, buf[:p.n])}, true
+		case unusual:
+			return p.handoffRead(nil), true
+		}
+		if eof {
+			return p.handoffRead(io.EOF), true
+		}
+	}
+}
+
+func (p *Pending) buf() []byte {
+	if p.large != nil {
+		return p.large[:]
+	}
+	if p.small == nil {
+		p.small = smallBuffers.Get().(*[smallAnswer]byte)
+	}
+	return p.small[:]
+}
+
+// handoffRead hands p to the http client with what it read, then err.
+func (p *Pending) handoffRead(err error) verdict {
+	var read []byte
+	if p.n > 0 {
+		read = append([]byte(nil), p.buf()[:p.n]...)
+	}
+	p.release()
+	return verdict{p: p, handoff: true, read: read, err: err}
+}
+
+// expire ends p at its deadline as a check on a goroutine ends at its
+// context's: a timeout, or the client's reading of an answer begun.
+func (p *Pending) expire() verdict {
+	if p.state == reading && p.n > 0 {
+		return p.handoffRead(&net.OpError{Op: "read", Net: "tcp", Err: os.ErrDeadlineExceeded})
+	}
+	doing := "connecting"
+	if p.http {
+		doing = "waiting for HTTP response"
+	}
+	return verdict{p: p, r: down(fmt.Sprintf("timeout after %s %s", p.t.Timeout, doing))}
+}
+
+// client finishes p's http check with the client, from the bytes read so
+// far and then the socket, as leanHTTP does for answers it does not read.
+func (p *Pending) client(read []byte, err error) {
+	ctx, cancel := context.WithDeadline(context.Background(), p.deadline)
+	defer cancel()
+	ctx, note := noting(ctx)
+	f := os.NewFile(uintptr(p.fd), "check")
+	c, ferr := net.FileConn(f)
+	_ = f.Close()
+	if ferr != nil {
+		p.finish(redacted(p.t, judged(failure(ctx, p.t, "waiting for HTTP response", ferr), note)), false)
+		return
+	}
+	c = deadlined(ctx, c)
+	u, _ := httpURL(p.t, "http")
+	r := fetch(ctx, p.t, u, false, nil, &replay{Conn: c, read: read, err: err})
+	p.finish(redacted(p.t, judged(r, note)), false)
+}
+
+// failed is the verdict of a socket call that failed with e: the
+// director's fault when it is short of resources, as Run marks it.
+func (p *Pending) failed(call string, e syscall.Errno) Result {
+	err := &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError(call, e)}
+	doing := "connecting"
+	if p.http {
+		doing = "waiting for HTTP response"
+	}
+	if call == "write" {
+		err.Op = "write"
+	}
+	r := failure(context.Background(), p.t, doing, err)
+	if directorShort(e) {
+		r.DirectorFault = true
+		r.Reason = directorFaultPrefix + r.Reason
+	}
+	return redacted(p.t, r)
+}
+
+// release gives p's buffers back.
+func (p *Pending) release() {
+	if p.small != nil {
+		smallBuffers.Put(p.small)
+		p.small = nil
+	}
+	if p.large != nil {
+		largeBuffers.Put(p.large)
+		p.large = nil
+	}
+}
+
+func redacted(t Target, r Result) Result {
+	r.Reason = redact(r.Reason, t.Check.Passwd, t.Check.Secret)
+	return r
+}
+
+func (p *Pending) connect() syscall.Errno {
+	var sa unsafe.Pointer
+	var size uintptr
+	if p.t.Addr.Is6() && !p.t.Addr.Is4In6() {
+		rsa := syscall.RawSockaddrInet6{Family: syscall.AF_INET6, Addr: p.t.Addr.As16()}
+		rsa.Port = htons(p.t.Port)
+		sa, size = unsafe.Pointer(&rsa), unsafe.Sizeof(rsa)
+		_, _, e := syscall.RawSyscall(syscall.SYS_CONNECT, uintptr(p.fd), uintptr(sa), size)
+		return e
+	}
+	rsa := syscall.RawSockaddrInet4{Family: syscall.AF_INET, Addr: p.t.Addr.Unmap().As4()}
+	rsa.Port = htons(p.t.Port)
+	sa, size = unsafe.Pointer(&rsa), unsafe.Sizeof(rsa)
+	_, _, e := syscall.RawSyscall(syscall.SYS_CONNECT, uintptr(p.fd), uintptr(sa), size)
+	return e
+}
+
+// htons puts a port in network order, as a sockaddr holds it.
+func htons(port uint16) uint16 {
+	b := (*[2]byte)(unsafe.Pointer(&port))
+	b[0], b[1] = byte(port>>8), byte(port)
+	return port
+}
+
+func soError(fd int) syscall.Errno {
+	var v int32
+	l := uint32(4)
+	_, _, e := syscall.RawSyscall6(syscall.SYS_GETSOCKOPT, uintptr(fd), syscall.SOL_SOCKET, syscall.SO_ERROR,
+		uintptr(unsafe.Pointer(&v)), uintptr(unsafe.Pointer(&l)), 0)
+	if e != 0 {
+		return e
+	}
+	return syscall.Errno(v)
+}
+
+func rawWrite(fd int, b []byte) (int, syscall.Errno) {
+	r, _, e := syscall.RawSyscall(syscall.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+	return int(r), e
+}
+
+func rawRead(fd int, b []byte) (int, syscall.Errno) {
+	r, _, e := syscall.RawSyscall(syscall.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+	return int(r), e
+}
+
+func rawClose(fd int) {
+	syscall.RawSyscall(syscall.SYS_CLOSE, uintptr(fd), 0, 0)
+}
+
+// dueHeap orders the checks in flight by deadline.
+type dueHeap []*Pending
+
+func (h dueHeap) Len() int           { return len(h) }
+func (h dueHeap) Less(i, j int) bool { return h[i].deadline.Before(h[j].deadline) }
+func (h dueHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
+}
+func (h *dueHeap) Push(x any) {
+	p := x.(*Pending)
+	p.index = len(*h)
+	*h = append(*h, p)
+}
+func (h *dueHeap) Pop() any {
+	old := *h
+	p := old[len(old)-1]
+	old[len(old)-1] = nil
+	p.index = -1
+	*h = old[:len(old)-1]
+	return p
+}
