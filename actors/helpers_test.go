@@ -199,7 +199,7 @@ type harness struct {
 	d       *Daemon
 	once    *sync.Once
 	load    func(string) (*conf.Config, error)
-	opts    Options // extra options: Sendmail
+	opts    Options // extra options: Sendmail, Loop
 }
 
 func start(t *testing.T, cfgs ...*conf.Config) *harness {
@@ -219,7 +219,7 @@ func (h *harness) run(cfgs ...*conf.Config) *harness {
 	d, err := Start(Options{
 		Log: zap.New(core), Table: h.table, Check: h.checkFunc(), Load: h.load,
 		Resync: 100 * time.Millisecond, BackoffMax: 200 * time.Millisecond,
-		Sendmail: h.opts.Sendmail, ReadyWrite: h.opts.ReadyWrite, StateDir: h.opts.StateDir,
+		Sendmail: h.opts.Sendmail, ReadyWrite: h.opts.ReadyWrite, StateDir: h.opts.StateDir, Loop: h.opts.Loop,
 		middleware: []actor.ReceiverMiddleware{testHooks},
 	}, cfgs...)
 	if err != nil {

@@ -18,6 +18,11 @@ type Options struct {
 	Table kernel.Table
 	// Check runs one health check; checks.Run is the real one.
 	Check checks.Func
+	// Loop, when set, runs the checks it takes (connect, and http of a
+	// path on the real) instead of Check, which then runs the others:
+	// set only beside Check = checks.Run, whose verdicts it gives. Its
+	// owner closes it after Daemon.Stop.
+	Loop *checks.Loop
 	// Load reads a configuration file; conf.Load is the real one.
 	Load func(path string) (*conf.Config, error)
 	// Resync is how often the writer reads the table back to repair drift

@@ -276,10 +276,12 @@ func (c *checkRunner) arm(d time.Duration, spec *checkSpec) {
 func (c *checkRunner) halt() {
 	c.mu.Lock()
 	c.stopped = true
-	if c.cancel != nil {
-		c.cancel()
-	}
+	cancel := c.cancel
 	c.mu.Unlock()
+	// Outside the lock: a check in the loop ends through its finish.
+	if cancel != nil {
+		cancel()
+	}
 	if c.timer != nil {
 		c.timer.Stop()
 	}
@@ -298,41 +300,82 @@ func (c *checkRunner) fire() {
 	c.mu.Unlock()
 	spec := c.spec.Load()
 	done := &checkDone{token: c.token, started: time.Now(), timeout: spec.probe.Deadline}
+	// The check has ended before its result is sent: the prober's
+	// mailbox may run on the goroutine that sends, and a stop queued
+	// there meanwhile halts the runner, which waits for the check.
+	finish := func() {
+		c.wg.Done()
+		c.root.Send(c.self, done)
+	}
+	async := false
 	defer func() {
 		if v := recover(); v != nil {
 			done.panic = v
+		} else if async {
+			return
 		}
-		// The check has ended before its result is sent: the prober's
-		// mailbox may run on this goroutine, and a stop queued there
-		// meanwhile halts the runner, which waits for the check.
-		c.wg.Done()
-		c.root.Send(c.self, done)
+		finish()
 	}()
-	done.result, done.maintenance = c.check(spec)
+	async = c.check(spec, done, finish)
 }
 
-// check runs the check of spec. The gate lets it in at once unless the
-// daemon is short of CPU; one that must wait gets its deadline once it is
-// let in.
-func (c *checkRunner) check(spec *checkSpec) (checks.Result, bool) {
+// check runs the check of spec into done. The gate lets it in at once
+// unless the daemon is short of CPU; one that must wait gets its deadline
+// once it is let in. It reports true when the check goes on in the loop
+// (Options.Loop), which calls finish once it has ended.
+func (c *checkRunner) check(spec *checkSpec, done *checkDone, finish func()) (async bool) {
 	probe := spec.probe
 	if probe.Fixed {
-		return probe.Verdict, false
+		done.result = probe.Verdict
+		return false
 	}
 	gate := c.opts.gate
 	if !gate.tryEnter() {
 		if err := gate.enter(c.life); err != nil {
-			return checks.Result{Reason: "stopped while waiting to run"}, false
+			done.result = checks.Result{Reason: "stopped while waiting to run"}
+			return false
 		}
 	}
-	defer gate.leave()
 	if f, ok := plan.InMaintenance(c.dir, c.maintenanceNames()); ok {
-		return checks.Result{Reason: "maintenance file " + f}, true
+		gate.leave()
+		done.result, done.maintenance = checks.Result{Reason: "maintenance file " + f}, true
+		return false
 	}
+	shared := c.sharing.checks(c.opts.shared)
+	if c.opts.Loop != nil && shared == nil && c.inLoop(probe, done, finish) {
+		return true
+	}
+	defer gate.leave()
+	done.result = c.run(probe, spec, shared)
+	return false
+}
+
+// inLoop starts the check in the loop, if the loop runs such checks.
+func (c *checkRunner) inLoop(probe *plan.Probe, done *checkDone, finish func()) bool {
+	start := time.Now()
+	pending, ok := c.opts.Loop.Start(probe.Target, func(res checks.Result, canceled bool) {
+		res.Duration = time.Since(start)
+		// A stopping prober drops its result; one that is the
+		// director's fault says nothing of the real.
+		if !canceled && !res.DirectorFault {
+			c.opts.Observer.CheckDone(c.vid, probe.Kind, res)
+		}
+		c.opts.gate.leave()
+		done.result = res
+		finish()
+	})
+	if ok && !c.running(pending.Cancel) {
+		pending.Cancel()
+	}
+	return ok
+}
+
+// run runs the check on this goroutine.
+func (c *checkRunner) run(probe *plan.Probe, spec *checkSpec, shared *sharedChecks) checks.Result {
 	cctx, cancel := probe.Context(context.Background())
 	defer cancel()
 	if !c.running(cancel) {
-		return checks.Result{Reason: "stopped before the check ran"}, false
+		return checks.Result{Reason: "stopped before the check ran"}
 	}
 	defer c.running(nil)
 	// Observed where the check runs: a verdict shared by several
@@ -346,11 +389,10 @@ func (c *checkRunner) check(spec *checkSpec) (checks.Result, bool) {
 		}
 		return res
 	}
-	shared := c.sharing.checks(c.opts.shared)
 	if shared == nil {
-		return run(), false
+		return run()
 	}
-	return shared.do(plan.ShareKey(*probe), spec.fresh, run), false
+	return shared.do(plan.ShareKey(*probe), spec.fresh, run)
 }
 
 // running notes cancel as the way to end the check in flight (nil: none

@@ -1,9 +1,14 @@
 package actors
 
 import (
+	"context"
+	"net"
+	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/ldirectord-go/ldirectord/checks"
 	"github.com/ldirectord-go/ldirectord/conf"
 )
 
@@ -36,5 +41,66 @@ func TestProberStopsWhileTakingAResult(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the daemon did not stop: a prober is stuck halting on its own check's goroutine")
+	}
+}
+
+// TestProbersInTheLoop: with Options.Loop, connect checks of real
+// listeners run in the check loop and the table follows them: a real
+// whose listener closes leaves, and comes back when it listens again; a
+// stop ends the checks in flight.
+func TestProbersInTheLoop(t *testing.T) {
+	loop, err := checks.NewLoop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(loop.Close)
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := uint16(ln.Addr().(*net.TCPAddr).Port)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	r := mkReal("127.0.0.1", port, 1)
+	v := mkVirtual("10.0.0.1", 80, r)
+	v.Settings.CheckTimeout = 300 * time.Millisecond
+	var inLoop atomic.Int64
+	h := &harness{t: t, table: newMemory(), fake: newFakeChecks(), opts: Options{Loop: loop},
+		check: func(ctx context.Context, tg checks.Target) checks.Result {
+			inLoop.Add(-1000000) // the loop runs connect checks: none come here
+			return checks.Run(ctx, tg)
+		}}
+	h.run(mkConfig("a.cf", v))
+	key := "ipv4/tcp/10.0.0.1:80 127.0.0.1:" + strconv.Itoa(int(port))
+	h.waitFor("the real in", func(w map[string]int) bool { return w[key] == 1 })
+	ln.Close()
+	h.waitFor("the real out", func(w map[string]int) bool { _, ok := w[key]; return !ok })
+	ln2, err := net.Listen("tcp4", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln2.Close()
+	go func() {
+		for {
+			c, err := ln2.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	h.waitFor("the real back", func(w map[string]int) bool { return w[key] == 1 })
+	if inLoop.Load() != 0 {
+		t.Error("connect checks ran outside the loop")
+	}
+	if err := h.stop(); err != nil {
+		t.Fatal(err)
 	}
 }

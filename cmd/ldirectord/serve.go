@@ -119,9 +119,19 @@ func serve(inv invocation, path, pidFile string, ready func(error)) int {
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
 	defer signal.Stop(sigs)
 
+	// Connect and http checks run in the check loop (checks.Loop); a
+	// director that cannot make one runs them as the other checks.
+	loop, err := checks.NewLoop()
+	if err != nil {
+		log.Warn("checks run without the check loop", zap.Error(err))
+		loop = nil
+	} else {
+		// Deferred, so after every d.Stop below.
+		defer loop.Close()
+	}
 	host, _ := os.Hostname()
 	d, err := actors.Start(actors.Options{
-		Log: log, Table: table, Check: checks.Run, Load: met.Load, Observer: met,
+		Log: log, Table: table, Check: checks.Run, Loop: loop, Load: met.Load, Observer: met,
 		Hostname: host, LookupAddr: net.DefaultResolver.LookupAddr,
 		StateDir: filepath.Dir(pidFile),
 	}, cfgs...)
