@@ -20,7 +20,6 @@ package checks
 import (
 	"container/heap"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -37,16 +36,25 @@ import (
 
 // Loop runs checks over one epoll instance; see the top of loop.go.
 type Loop struct {
-	epfd, wakefd int
+	epfd int
+	// The epoll instance is itself waited on through the runtime's
+	// netpoller, as any socket is: a loop blocked in epoll_wait would
+	// leave the runtime's monitor thread retaking its processor and
+	// then polling every 20 us for a while each time it wakes, which on
+	// a director with one CPU cost more than the checks.
+	file *os.File
+	raw  syscall.RawConn
 
 	mu      sync.Mutex
 	pending map[int32]*Pending // by socket
 	due     dueHeap
-	// sleep is when the loop's wait ends (unix nanoseconds): 0 while it
-	// waits for events only, -1 while it works.
+	// sleep is the deadline the loop waits for (unix nanoseconds): 0
+	// while it waits for events only.
 	sleep  int64
 	closed bool
 	done   chan struct{}
+	events []syscall.EpollEvent
+	ended  []verdict
 }
 
 // Pending is a check the loop runs.
@@ -59,15 +67,14 @@ type Pending struct {
 	index    int // in the loop's heap
 	ended    bool
 
-	http      bool
-	receive   *regexp.Regexp
-	tpl       *requestTemplate
-	state     int
-	small     *[smallAnswer]byte
-	large     *[leanBufferSize]byte
-	n         int
-	a         answer
-	connected bool
+	http    bool
+	receive *regexp.Regexp
+	tpl     *requestTemplate
+	state   int
+	small   *[smallAnswer]byte
+	large   *[leanBufferSize]byte
+	n       int
+	a       answer
 }
 
 const (
@@ -82,18 +89,18 @@ func NewLoop() (*Loop, error) {
 	if err != nil {
 		return nil, fmt.Errorf("check loop: epoll_create1: %w", err)
 	}
-	r, _, e := syscall.RawSyscall(syscall.SYS_EVENTFD2, 0, syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
-	if e != 0 {
+	if err := syscall.SetNonblock(epfd, true); err != nil {
 		syscall.Close(epfd)
-		return nil, fmt.Errorf("check loop: eventfd2: %w", e)
+		return nil, fmt.Errorf("check loop: %w", err)
 	}
-	l := &Loop{epfd: epfd, wakefd: int(r), pending: map[int32]*Pending{}, sleep: -1, done: make(chan struct{})}
-	ev := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: int32(l.wakefd)}
-	if err := syscall.EpollCtl(epfd, syscall.EPOLL_CTL_ADD, l.wakefd, &ev); err != nil {
-		syscall.Close(epfd)
-		syscall.Close(l.wakefd)
-		return nil, fmt.Errorf("check loop: epoll_ctl: %w", err)
+	f := os.NewFile(uintptr(epfd), "check loop")
+	raw, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("check loop: %w", err)
 	}
+	l := &Loop{epfd: epfd, file: f, raw: raw, pending: map[int32]*Pending{}, done: make(chan struct{}),
+		events: make([]syscall.EpollEvent, 256)}
 	go l.run()
 	return l, nil
 }
@@ -111,14 +118,13 @@ func (l *Loop) Close() {
 		l.end(p)
 		ended = append(ended, p)
 	}
-	l.wake()
+	_ = l.file.SetReadDeadline(time.Unix(1, 0))
 	l.mu.Unlock()
 	for _, p := range ended {
 		p.finish(down("check canceled"), true)
 	}
 	<-l.done
-	syscall.Close(l.epfd)
-	syscall.Close(l.wakefd)
+	l.file.Close()
 }
 
 // loopable says whether the loop runs the check of t: a TCP connect check,
@@ -198,8 +204,9 @@ func (l *Loop) Start(t Target, finish func(r Result, canceled bool)) (*Pending, 
 	}
 	l.pending[int32(p.fd)] = p
 	heap.Push(&l.due, p)
-	if l.sleep == 0 || (l.sleep > 0 && p.deadline.UnixNano() < l.sleep) {
-		l.wake()
+	if at := p.deadline.UnixNano(); l.sleep == 0 || at < l.sleep {
+		l.sleep = at
+		_ = l.file.SetReadDeadline(p.deadline)
 	}
 	l.mu.Unlock()
 	return p, true
@@ -216,13 +223,6 @@ func (p *Pending) Cancel() {
 	l.end(p)
 	l.mu.Unlock()
 	p.finish(down("check canceled"), true)
-}
-
-// wake ends the loop's wait; the caller holds mu.
-func (l *Loop) wake() {
-	one := uint64(1)
-	syscall.RawSyscall(syscall.SYS_WRITE, uintptr(l.wakefd), uintptr(unsafe.Pointer(&one)), 8)
-	l.sleep = -1
 }
 
 // end takes p out of the loop and closes its socket; the caller holds mu.
@@ -248,58 +248,65 @@ type verdict struct {
 
 func (l *Loop) run() {
 	defer close(l.done)
-	events := make([]syscall.EpollEvent, 256)
-	var ended []verdict
 	for {
 		l.mu.Lock()
 		if l.closed {
 			l.mu.Unlock()
 			return
 		}
-		wait := -1
+		var next time.Time
 		l.sleep = 0
 		if len(l.due) > 0 {
-			next := l.due[0].deadline
+			next = l.due[0].deadline
 			l.sleep = next.UnixNano()
-			// Rounded up: the wait ends at the deadline, never before.
-			wait = int((time.Until(next) + time.Millisecond - 1) / time.Millisecond)
-			wait = max(wait, 0)
 		}
+		_ = l.file.SetReadDeadline(next)
 		l.mu.Unlock()
-		n, err := syscall.EpollWait(l.epfd, events, wait)
-		if err != nil && !errors.Is(err, syscall.EINTR) {
-			n = 0
-			time.Sleep(time.Millisecond) // not seen; never spin
-		}
+		// Waits in the netpoller until the instance has events or the
+		// deadline passes; the events are taken as they come.
+		_ = l.raw.Read(func(uintptr) bool { return l.poll() })
 		l.mu.Lock()
-		l.sleep = -1
-		for _, ev := range events[:max(n, 0)] {
-			if int(ev.Fd) == l.wakefd {
-				var b [8]byte
-				syscall.RawSyscall(syscall.SYS_READ, uintptr(l.wakefd), uintptr(unsafe.Pointer(&b[0])), 8)
-				continue
-			}
-			if p := l.pending[ev.Fd]; p != nil {
-				if v, done := p.advance(ev.Events); done {
-					ended = append(ended, l.settle(v))
-				}
-			}
-		}
 		now := time.Now()
 		for len(l.due) > 0 && !l.due[0].deadline.After(now) {
 			p := heap.Pop(&l.due).(*Pending)
-			ended = append(ended, l.settle(p.expire()))
+			l.ended = append(l.ended, l.settle(p.expire()))
 		}
+		ended := l.ended
+		l.ended = nil
 		l.mu.Unlock()
-		for i, v := range ended {
+		for _, v := range ended {
 			if v.handoff {
 				go v.p.client(v.read, v.err)
 			} else {
 				v.p.finish(redacted(v.p.t, v.r), false)
 			}
-			ended[i] = verdict{}
 		}
-		ended = ended[:0]
+	}
+}
+
+// poll takes the events ready, without waiting, and says whether there
+// were any.
+func (l *Loop) poll() bool {
+	got := false
+	for {
+		r, _, e := syscall.RawSyscall6(syscall.SYS_EPOLL_WAIT, uintptr(l.epfd), uintptr(unsafe.Pointer(&l.events[0])), uintptr(len(l.events)), 0, 0, 0)
+		n := int(r)
+		if e != 0 || n <= 0 {
+			return got
+		}
+		got = true
+		l.mu.Lock()
+		for _, ev := range l.events[:n] {
+			if p := l.pending[ev.Fd]; p != nil {
+				if v, done := p.advance(ev.Events); done {
+					l.ended = append(l.ended, l.settle(v))
+				}
+			}
+		}
+		l.mu.Unlock()
+		if n < len(l.events) {
+			return got
+		}
 	}
 }
 
@@ -336,7 +343,6 @@ func (p *Pending) advance(ev uint32) (verdict, bool) {
 		if ev&syscall.EPOLLOUT == 0 {
 			return verdict{}, false
 		}
-		p.connected = true
 		if !p.http {
 			return verdict{p: p, r: up("connected")}, true
 		}
