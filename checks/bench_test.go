@@ -110,3 +110,42 @@ func BenchmarkConnectCheck(b *testing.B) {
 	tg := target(benchServer(b, ""), conf.CheckConnect, conf.ServiceHTTP)
 	benchCheck(b, tg, true)
 }
+
+// benchLoop is benchCheck for checks run in a Loop, as the daemon runs
+// connect and http checks.
+func benchLoop(b *testing.B, tg Target, wantUp bool) {
+	b.Helper()
+	l, err := NewLoop()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	got := make(chan Result, 1)
+	finish := func(r Result, _ bool) { got <- r }
+	b.ReportAllocs()
+	user, sys := cpuTime(b)
+	for b.Loop() {
+		if _, ok := l.Start(tg, finish); !ok {
+			b.Fatal("the loop does not run this check")
+		}
+		if r := <-got; r.Up != wantUp {
+			b.Fatalf("up = %v (%s), want %v", r.Up, r.Reason, wantUp)
+		}
+	}
+	user2, sys2 := cpuTime(b)
+	n := float64(b.N)
+	b.ReportMetric(float64(user2-user+sys2-sys)/n, "cpu-ns/op")
+	b.ReportMetric(float64(user2-user)/n, "user-ns/op")
+}
+
+// BenchmarkLoopHTTPCheck is BenchmarkHTTPCheck in the check loop.
+func BenchmarkLoopHTTPCheck(b *testing.B) {
+	tg := negotiate(benchServer(b, okAnswer), conf.ServiceHTTP, "/", "ok")
+	benchLoop(b, tg, true)
+}
+
+// BenchmarkLoopConnectCheck is BenchmarkConnectCheck in the check loop.
+func BenchmarkLoopConnectCheck(b *testing.B) {
+	tg := target(benchServer(b, ""), conf.CheckConnect, conf.ServiceHTTP)
+	benchLoop(b, tg, true)
+}
