@@ -110,6 +110,7 @@ func serve(inv invocation, path, pidFile string, ready func(error)) int {
 	}
 	defer closeLog()
 	servePprof(log)
+	tuneGC()
 	table, err := openTable()
 	if err != nil {
 		return fail(err)
