@@ -125,7 +125,7 @@ const actorThroughput = 300
 func (p *prober) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
-		p.runner = newCheckRunner(p.opts, p.maintenanceDir, p.sharing, p.r, p.v.ID, p.token, ctx.Self(), ctx.ActorSystem().Root)
+		p.runner = newCheckRunner(&p.opts, p.maintenanceDir, p.sharing, p.r, p.v.ID, p.token, ctx.Self(), ctx.ActorSystem().Root)
 		p.arm(plan.FirstOffset(p.v.Settings.CheckInterval, p.v.Settings.CheckJitter, string(p.r.ID), rand.Float64()))
 	case *messages.UpdateReal:
 		p.v, p.r, p.spec = msg.Virtual, msg.Real, nil
@@ -228,7 +228,7 @@ func (p *prober) halt() {
 // each arm, and it hands the result back as a checkDone. It never runs two
 // checks at once: the prober arms it again only once the last is done.
 type checkRunner struct {
-	opts    Options
+	opts    *Options // the prober's
 	dir     string
 	sharing *sharing
 	real    *conf.Real // for the maintenance file names: its address and port never change
@@ -256,7 +256,7 @@ type checkRunner struct {
 	namesAt time.Time
 }
 
-func newCheckRunner(opts Options, dir string, sh *sharing, r *conf.Real, vid conf.VirtualID, token *int, self *actor.PID, root *actor.RootContext) *checkRunner {
+func newCheckRunner(opts *Options, dir string, sh *sharing, r *conf.Real, vid conf.VirtualID, token *int, self *actor.PID, root *actor.RootContext) *checkRunner {
 	c := &checkRunner{opts: opts, dir: dir, sharing: sh, real: r, vid: vid, token: token, self: self, root: root}
 	c.life, c.end = context.WithCancel(context.Background())
 	return c
@@ -361,6 +361,9 @@ func (c *checkRunner) inLoop(probe *plan.Probe, done *checkDone, finish func()) 
 			c.opts.Observer.CheckDone(c.vid, probe.Kind, res)
 		}
 		c.opts.gate.leave()
+		// Not kept for the next check: the pending check holds its
+		// target and this result, 10,000 reals of them.
+		c.running(nil)
 		done.result = res
 		finish()
 	})
