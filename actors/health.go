@@ -21,6 +21,7 @@ import (
 func (in *instance) realChanged(ctx actor.Context, msg *messages.RealChanged) {
 	now := time.Now()
 	in.health.Set(msg.Virtual, msg.Real, msg.Status)
+	delete(in.built, msg.Virtual)
 	v := in.virtual(msg.Virtual)
 	switch {
 	case v == nil:

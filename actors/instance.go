@@ -53,6 +53,17 @@ type instanceKept struct {
 	failOpen map[conf.VirtualID]plan.FailOpen
 	// drains are the reals being drained, from the drain directory.
 	drains plan.Drains
+	// built is each virtual's desired table as last built, while its
+	// reals' health has not changed since: at 10,000 reals, building all
+	// of it again for every change made most of a burst's garbage.
+	built map[conf.VirtualID]builtVirtual
+}
+
+// builtVirtual is plan.DesiredVirtual of v. Nobody changes it once built:
+// the writer only reads it.
+type builtVirtual struct {
+	v  *conf.Virtual
+	kv kernel.Virtual
 }
 
 type instance struct {
@@ -272,10 +283,44 @@ func (in *instance) push(ctx actor.Context) {
 // destinations, and when the next slowstart step is due (zero: none).
 func (in *instance) desired(now time.Time) (vs []kernel.Virtual, optional []plan.Ref, next time.Time) {
 	h := plan.HeldHealth(in.health, in.failOpen)
-	vs = plan.Desired(in.cfg, h)
+	vs = in.build(h)
 	next = plan.SlowStart(in.cfg, vs, in.ramps, now)
 	plan.ApplyDrains(in.cfg, vs, in.drains)
 	return vs, plan.Optional(in.cfg, h), next
+}
+
+// build is plan.Desired, each virtual built again only when its health
+// changed. Slowstart ramps, drains and failopen holds change the table
+// they are given (or the health it is built from), so while any is under
+// way everything is built anew, as plan.Desired does.
+func (in *instance) build(h plan.Health) []kernel.Virtual {
+	if anyInner(in.ramps) || anyInner(in.drains) || plan.AnyHeld(in.failOpen) {
+		in.built = nil
+		return plan.Desired(in.cfg, h)
+	}
+	if in.built == nil {
+		in.built = map[conf.VirtualID]builtVirtual{}
+	}
+	out := make([]kernel.Virtual, 0, len(in.cfg.Virtuals))
+	for _, v := range in.cfg.Virtuals {
+		b, ok := in.built[v.ID]
+		if !ok || b.v != v {
+			b = builtVirtual{v: v, kv: plan.DesiredVirtual(v, h[v.ID])}
+			in.built[v.ID] = b
+		}
+		out = append(out, b.kv)
+	}
+	return out
+}
+
+// anyInner reports whether any virtual of m has an entry.
+func anyInner[V any](m map[conf.VirtualID]map[conf.RealID]V) bool {
+	for _, inner := range m {
+		if len(inner) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // taken: the writer holds the last Desired; send the latest if health
@@ -347,6 +392,7 @@ func (in *instance) reload(ctx actor.Context, cfg *conf.Config) error {
 		}
 	}
 	in.cfg = cfg
+	in.built = nil
 	in.sharing.on.Store(cfg.Global.SharedChecks)
 	for _, v := range d.Added {
 		in.spawn(ctx, v)

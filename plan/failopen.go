@@ -124,3 +124,14 @@ func HeldHealth(h Health, held map[conf.VirtualID]FailOpen) Health {
 	}
 	return out
 }
+
+// AnyHeld reports whether failopen holds the table of any virtual, so
+// that HeldHealth differs from the health it is given.
+func AnyHeld(held map[conf.VirtualID]FailOpen) bool {
+	for _, f := range held {
+		if f.Held() && len(f.Downs) > 0 {
+			return true
+		}
+	}
+	return false
+}
