@@ -111,6 +111,7 @@ func serve(inv invocation, path, pidFile string, ready func(error)) int {
 	defer closeLog()
 	servePprof(log)
 	tuneGC()
+	tuneProcessors(cfgs)
 	table, err := openTable()
 	if err != nil {
 		return fail(err)
@@ -178,6 +179,7 @@ func serve(inv invocation, path, pidFile string, ready func(error)) int {
 			} else {
 				serveMetrics(log, metServer, cfgs[0])
 				ctl.sync(pids.paths())
+				tuneProcessors(cfgs)
 			}
 			notify(log, sdnotify.Ready)
 			continue
