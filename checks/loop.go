@@ -285,8 +285,12 @@ func (l *Loop) run() {
 }
 
 // poll takes the events ready, without waiting, and says whether there
-// were any.
+// were any. It holds mu from the wait to the last event: a socket closed
+// and its number reused by Start in between would otherwise take the
+// closed one's events.
 func (l *Loop) poll() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	got := false
 	for {
 		r, _, e := syscall.RawSyscall6(syscall.SYS_EPOLL_WAIT, uintptr(l.epfd), uintptr(unsafe.Pointer(&l.events[0])), uintptr(len(l.events)), 0, 0, 0)
@@ -295,19 +299,36 @@ func (l *Loop) poll() bool {
 			return got
 		}
 		got = true
-		l.mu.Lock()
 		for _, ev := range l.events[:n] {
 			if p := l.pending[ev.Fd]; p != nil {
-				if v, done := p.advance(ev.Events); done {
+				if v, done := p.safeAdvance(ev.Events); done {
 					l.ended = append(l.ended, l.settle(v))
 				}
 			}
 		}
-		l.mu.Unlock()
 		if n < len(l.events) {
 			return got
 		}
 	}
+}
+
+// panicked is the verdict of a check whose code panicked: no verdict on
+// the real, which keeps its state, as a check on a goroutine of its own
+// that panics has its prober restarted with the state it kept.
+func panicked(r any) Result {
+	return Result{Reason: fmt.Sprintf("check panicked: %v", r), DirectorFault: true}
+}
+
+// safeAdvance is advance, with a panic of the check's code (a bug) made
+// its verdict: on a goroutine of its own it would have reached the
+// prober's supervisor; here it would end the loop and the daemon.
+func (p *Pending) safeAdvance(ev uint32) (v verdict, done bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			v, done = verdict{p: p, r: panicked(r)}, true
+		}
+	}()
+	return p.advance(ev)
 }
 
 // settle takes the check of v out of the loop; the caller holds mu.
@@ -439,6 +460,11 @@ func (p *Pending) expire() verdict {
 // client finishes p's http check with the client, from the bytes read so
 // far and then the socket, as leanHTTP does for answers it does not read.
 func (p *Pending) client(read []byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			p.finish(panicked(r), false)
+		}
+	}()
 	ctx, cancel := context.WithDeadline(context.Background(), p.deadline)
 	defer cancel()
 	ctx, note := noting(ctx)
