@@ -155,9 +155,14 @@ func (p *prober) nextDelay(started time.Time, timeout time.Duration, tr plan.Tra
 		return max(0, timeout-now.Sub(started))
 	}
 	s := p.v.Settings
-	next := started.Add(plan.CheckDelay(s.CheckInterval, s.CheckJitter, rand.Float64()))
+	// At least a millisecond a step: checkjitter = 100 can draw a delay
+	// of nothing, and the steps must reach now.
+	step := func() time.Duration {
+		return max(plan.CheckDelay(s.CheckInterval, s.CheckJitter, rand.Float64()), time.Millisecond)
+	}
+	next := started.Add(step())
 	for !next.After(now) {
-		next = next.Add(plan.CheckDelay(s.CheckInterval, s.CheckJitter, rand.Float64()))
+		next = next.Add(step())
 	}
 	return next.Sub(now)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ldirectord-go/ldirectord/checks"
 	"github.com/ldirectord-go/ldirectord/conf"
+	"github.com/ldirectord-go/ldirectord/plan"
 )
 
 // A real removed by a reload while its prober takes a check's result: the
@@ -102,5 +103,35 @@ func TestProbersInTheLoop(t *testing.T) {
 	}
 	if err := h.stop(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestNextDelay: checks keep their interval from the first, skip the
+// rounds a long check overran, follow a soft failure one timeout after
+// the last start, and a delay of nothing (an interval of 0 set by hand,
+// or a jitter drawing it) still ends.
+func TestNextDelay(t *testing.T) {
+	v := mkVirtual("10.0.0.1", 80)
+	p := &prober{proberKept: &proberKept{v: v}}
+	t0 := time.Unix(1000, 0)
+	v.Settings.CheckInterval = time.Second
+	for _, c := range []struct {
+		name string
+		now  time.Time
+		tr   plan.Transition
+		want time.Duration
+	}{
+		{"quick check", t0.Add(10 * time.Millisecond), plan.Same, 990 * time.Millisecond},
+		{"check overran two rounds", t0.Add(2500 * time.Millisecond), plan.Same, 500 * time.Millisecond},
+		{"soft failure", t0.Add(100 * time.Millisecond), plan.SoftFailure, 2900 * time.Millisecond},
+		{"soft failure past its timeout", t0.Add(4 * time.Second), plan.SoftFailure, 0},
+	} {
+		if got := p.nextDelay(t0, 3*time.Second, c.tr, c.now); got != c.want {
+			t.Errorf("%s: next in %v, want %v", c.name, got, c.want)
+		}
+	}
+	v.Settings.CheckInterval = 0
+	if got := p.nextDelay(t0, time.Second, plan.Same, t0.Add(time.Second)); got <= 0 || got > time.Millisecond {
+		t.Errorf("interval 0: next in %v, want at most a millisecond", got)
 	}
 }
