@@ -60,15 +60,7 @@ func TestProbersInTheLoop(t *testing.T) {
 		t.Fatal(err)
 	}
 	port := uint16(ln.Addr().(*net.TCPAddr).Port)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	go acceptAndClose(ln)
 	r := mkReal("127.0.0.1", port, 1)
 	v := mkVirtual("10.0.0.1", 80, r)
 	v.Settings.CheckTimeout = 300 * time.Millisecond
@@ -88,15 +80,7 @@ func TestProbersInTheLoop(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln2.Close()
-	go func() {
-		for {
-			c, err := ln2.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	go acceptAndClose(ln2)
 	h.waitFor("the real back", func(w map[string]int) bool { return w[key] == 1 })
 	if inLoop.Load() != 0 {
 		t.Error("connect checks ran outside the loop")
@@ -133,5 +117,17 @@ func TestNextDelay(t *testing.T) {
 	v.Settings.CheckInterval = 0
 	if got := p.nextDelay(t0, time.Second, plan.Same, t0.Add(time.Second)); got <= 0 || got > time.Millisecond {
 		t.Errorf("interval 0: next in %v, want at most a millisecond", got)
+	}
+}
+
+// acceptAndClose takes every connection to ln and closes it, as a real
+// server that a connect check finds up, until ln is closed.
+func acceptAndClose(ln net.Listener) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		c.Close()
 	}
 }

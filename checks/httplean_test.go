@@ -319,34 +319,30 @@ func TestLeanSameAsClient(t *testing.T) {
 			clientHeads := s.requests()[len(leanHeads):]
 			looped, ok := runLoop(t, tg)
 			loopHeads := s.requests()[len(leanHeads)+len(clientHeads):]
-			if ok {
-				t.Logf("loop up=%v after %v: %q", looped.Up, looped.Duration.Round(time.Millisecond), looped.Reason)
-				if looped.Up != client.Up || looped.Reason != client.Reason {
-					t.Errorf("loop: up=%v %q; client: up=%v %q", looped.Up, looped.Reason, client.Up, client.Reason)
-				}
-				if strings.Join(loopHeads, "") != strings.Join(clientHeads, "") {
-					t.Errorf("requests differ:\nloop   %q\nclient %q", loopHeads, clientHeads)
-				}
-				if looped.Duration > client.Duration+500*time.Millisecond ||
-					client.Duration > tg.Timeout/2 && looped.Duration < tg.Timeout/2 {
-					t.Errorf("loop took %v, the client %v", looped.Duration, client.Duration)
-				}
-			}
-			t.Logf("lean up=%v after %v: %q", lean.Up, lean.Duration.Round(time.Millisecond), lean.Reason)
 			t.Logf("client up=%v after %v: %q", client.Up, client.Duration.Round(time.Millisecond), client.Reason)
-			if lean.Up != client.Up || lean.Reason != client.Reason {
-				t.Errorf("lean lane: up=%v %q; client: up=%v %q", lean.Up, lean.Reason, client.Up, client.Reason)
-			}
-			if strings.Join(leanHeads, "") != strings.Join(clientHeads, "") {
-				t.Errorf("requests differ:\nlean   %q\nclient %q", leanHeads, clientHeads)
-			}
-			// The lane waits no longer than the client, nor much less
-			// when the client waits for its deadline.
-			if lean.Duration > client.Duration+500*time.Millisecond ||
-				client.Duration > tg.Timeout/2 && lean.Duration < tg.Timeout/2 {
-				t.Errorf("lean lane took %v, the client %v", lean.Duration, client.Duration)
+			sameAsClient(t, tg, "lean lane", lean, leanHeads, client, clientHeads)
+			if ok {
+				sameAsClient(t, tg, "loop", looped, loopHeads, client, clientHeads)
 			}
 		})
+	}
+}
+
+// sameAsClient fails the test unless way's verdict and reason are the
+// client's, its requests the client's, and it waits no longer than the
+// client, nor much less when the client waits for its deadline.
+func sameAsClient(t *testing.T, tg Target, way string, r Result, heads []string, client Result, clientHeads []string) {
+	t.Helper()
+	t.Logf("%s up=%v after %v: %q", way, r.Up, r.Duration.Round(time.Millisecond), r.Reason)
+	if r.Up != client.Up || r.Reason != client.Reason {
+		t.Errorf("%s: up=%v %q; client: up=%v %q", way, r.Up, r.Reason, client.Up, client.Reason)
+	}
+	if strings.Join(heads, "") != strings.Join(clientHeads, "") {
+		t.Errorf("requests differ:\n%s %q\nclient %q", way, heads, clientHeads)
+	}
+	if r.Duration > client.Duration+500*time.Millisecond ||
+		client.Duration > tg.Timeout/2 && r.Duration < tg.Timeout/2 {
+		t.Errorf("%s took %v, the client %v", way, r.Duration, client.Duration)
 	}
 }
 
