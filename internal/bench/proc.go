@@ -20,6 +20,11 @@ type procStat struct {
 	// cpu is utime+stime of the process and cutime+cstime of the
 	// children it has waited for (a fork = yes child, an ipvsadm run).
 	cpu time.Duration
+	// sys is the system part of cpu: stime and cstime.
+	sys time.Duration
+	// faults are the page faults (minor and major) of the process and
+	// of the children it has waited for.
+	faults int64
 }
 
 func readStat(pid int) (procStat, error) {
@@ -40,12 +45,22 @@ func readStat(pid int) (procStat, error) {
 	if st.ppid, err = strconv.Atoi(f[1]); err != nil {
 		return procStat{}, fmt.Errorf("/proc/%d/stat: ppid: %w", pid, err)
 	}
-	for _, s := range f[11:15] { // utime stime cutime cstime
+	for _, s := range f[7:11] { // minflt cminflt majflt cmajflt
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return procStat{}, fmt.Errorf("/proc/%d/stat: faults: %w", pid, err)
+		}
+		st.faults += n
+	}
+	for i, s := range f[11:15] { // utime stime cutime cstime
 		ticks, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
 			return procStat{}, fmt.Errorf("/proc/%d/stat: times: %w", pid, err)
 		}
 		st.cpu += time.Duration(ticks) * clockTick
+		if i%2 == 1 {
+			st.sys += time.Duration(ticks) * clockTick
+		}
 	}
 	return st, nil
 }
@@ -78,18 +93,26 @@ func Tree(pid int) []int {
 // TreeCPU is the CPU time (user and system) used so far by pid, its live
 // descendants and the children they have waited for.
 func TreeCPU(pid int) (time.Duration, error) {
-	var total time.Duration
+	total, _, _, err := TreeCPUSys(pid)
+	return total, err
+}
+
+// TreeCPUSys is TreeCPU, the part of it spent in the kernel, and the page
+// faults of the same processes.
+func TreeCPUSys(pid int) (total, sys time.Duration, faults int64, err error) {
 	for i, p := range Tree(pid) {
 		st, err := readStat(p)
 		if err != nil {
 			if i == 0 {
-				return 0, fmt.Errorf("CPU time of pid %d: %w", pid, err)
+				return 0, 0, 0, fmt.Errorf("CPU time of pid %d: %w", pid, err)
 			}
 			continue
 		}
 		total += st.cpu
+		sys += st.sys
+		faults += st.faults
 	}
-	return total, nil
+	return total, sys, faults, nil
 }
 
 // statusKB reads one "Name:   123 kB" line of /proc/<pid>/status.

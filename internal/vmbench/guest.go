@@ -75,9 +75,9 @@ func Guest(ctx context.Context, p Params, log io.Writer) (*Report, error) {
 			} else if p.Strace {
 				fmt.Fprintf(log, "vmbench: %s with %d reals: strace over %.1fs, %d checks made\n", peer, n, f.StraceSec, f.StraceChecksMade)
 			}
-			fmt.Fprintf(log, "vmbench: %s with %d reals: start-up %.2fs (%d/%d), refused %d/%d out p50 %.0fms max %.0fms, black-holed %d/%d out p50 %.0fms max %.0fms, CPU %.2fs per 1000 checks, %d checks made (%.2fs per 1000), peak RSS %.1f MB\n",
+			fmt.Fprintf(log, "vmbench: %s with %d reals: start-up %.2fs (%d/%d), refused %d/%d out p50 %.0fms max %.0fms, black-holed %d/%d out p50 %.0fms max %.0fms, CPU %.2fs per 1000 checks, %d checks made (%.2fs per 1000, %.0f %% in the kernel, %d page faults), peak RSS %.1f MB\n",
 				peer, n, f.StartupSec, f.Present, n, f.Refused.Detected, f.Refused.Failed, f.Refused.P50Ms, f.Refused.MaxMs,
-				f.BlackHole.Detected, f.BlackHole.Failed, f.BlackHole.P50Ms, f.BlackHole.MaxMs, f.CPUPer1000, f.ChecksMade, f.CPUPerMade, f.PeakRSSMB)
+				f.BlackHole.Detected, f.BlackHole.Failed, f.BlackHole.P50Ms, f.BlackHole.MaxMs, f.CPUPer1000, f.ChecksMade, f.CPUPerMade, 100*f.SteadySysSec/max(f.SteadyCPUSec, 1e-9), f.SteadyFaults, f.PeakRSSMB)
 			rep.Results = append(rep.Results, f)
 			if err := ctx.Err(); err != nil {
 				return rep, err
@@ -226,7 +226,7 @@ func measure(ctx context.Context, tab kernel.Table, p Params, peer string, n int
 	}
 
 	// Steady state: the CPU of a window with every real healthy.
-	cpu0, err := bench.TreeCPU(pid)
+	cpu0, sys0, faults0, err := bench.TreeCPUSys(pid)
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -246,13 +246,15 @@ func measure(ctx context.Context, tab kernel.Table, p Params, peer string, n int
 		return fail("%v", ctx.Err())
 	case <-time.After(p.Steady):
 	}
-	cpu1, err := bench.TreeCPU(pid)
+	cpu1, sys1, faults1, err := bench.TreeCPUSys(pid)
 	if err != nil {
 		return fail("%v", err)
 	}
 	f.ChecksMade = reals.checks.Load() - made0
 	f.SteadySec = time.Since(t0).Seconds()
 	f.SteadyCPUSec = (cpu1 - cpu0).Seconds()
+	f.SteadySysSec = (sys1 - sys0).Seconds()
+	f.SteadyFaults = faults1 - faults0
 	checks := float64(n) * f.SteadySec / p.Interval.Seconds()
 	f.CPUPer1000 = f.SteadyCPUSec / checks * 1000
 	if f.ChecksMade > 0 {

@@ -110,6 +110,13 @@ type Figures struct {
 	// daemon's process tree used over SteadySec at steady state;
 	// CPUPer1000 is that per 1,000 scheduled checks.
 	SteadyCPUSec float64 `json:"steady_cpu_sec"`
+	// SteadySysSec is the part of SteadyCPUSec spent in the kernel: the
+	// system calls a check needs are the same for every peer, so what
+	// is left above the peer with the least is the peer's own work.
+	SteadySysSec float64 `json:"steady_sys_sec"`
+	// SteadyFaults are the page faults over the same window: kernel
+	// time that no system call shows.
+	SteadyFaults int64   `json:"steady_page_faults"`
 	SteadySec    float64 `json:"steady_sec"`
 	CPUPer1000   float64 `json:"cpu_sec_per_1000_checks"`
 	// ChecksMade are the checks the reals served over the same window
