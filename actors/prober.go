@@ -102,6 +102,9 @@ type prober struct {
 type checkSpec struct {
 	probe *plan.Probe
 	fresh time.Duration // how long a shared verdict serves other probers
+	// loop is the check as the check loop runs it (Options.Loop); nil
+	// when the loop does not run such checks.
+	loop *checks.LoopCheck
 }
 
 func newProber(opts Options, maintenanceDir string, sh *sharing, kept *proberKept) actor.Producer {
@@ -181,6 +184,9 @@ func (p *prober) nextSpec() *checkSpec {
 	}
 	probe := plan.NewProbe(p.v, p.r, p.state.Round)
 	spec := &checkSpec{probe: &probe, fresh: p.v.Settings.CheckInterval}
+	if p.opts.Loop != nil && !probe.Fixed {
+		spec.loop = p.opts.Loop.Plan(probe.Target)
+	}
 	if p.v.Check.Type != conf.CheckCombined {
 		p.spec = spec
 	}
@@ -242,8 +248,11 @@ type checkRunner struct {
 	self    *actor.PID
 	root    *actor.RootContext
 
-	timer *time.Timer
-	spec  atomic.Pointer[checkSpec]
+	// One of the two is set: the loop's timer when there is a check
+	// loop (Options.Loop), else the runtime's.
+	timer     *time.Timer
+	loopTimer *checks.Timer
+	spec      atomic.Pointer[checkSpec]
 	// life ends with halt: a check waiting for the gate or a reverse
 	// lookup ends with it. The check itself runs on a context of its
 	// own, made from Background and canceled through cancel: one made
@@ -269,6 +278,13 @@ func newCheckRunner(opts *Options, dir string, sh *sharing, r *conf.Real, vid co
 
 func (c *checkRunner) arm(d time.Duration, spec *checkSpec) {
 	c.spec.Store(spec)
+	if c.opts.Loop != nil {
+		if c.loopTimer == nil {
+			c.loopTimer = c.opts.Loop.NewTimer(c.fireOnLoop)
+		}
+		c.loopTimer.Reset(d)
+		return
+	}
 	if c.timer == nil {
 		c.timer = time.AfterFunc(d, c.fire)
 		return
@@ -290,15 +306,44 @@ func (c *checkRunner) halt() {
 	if c.timer != nil {
 		c.timer.Stop()
 	}
+	if c.loopTimer != nil {
+		c.loopTimer.Stop()
+	}
 	c.end()
 	c.wg.Wait()
 }
 
+// fireOnLoop starts the check on the loop's goroutine, where its timer
+// fired, when nothing on the way may block: a check the loop runs, let in
+// by the gate at once, with no maintenance file to look for (a stat, a
+// reverse lookup) and no verdict shared with other virtuals (which may
+// wait for another's check). Any other check runs on a goroutine of its
+// own, as with the runtime's timer.
+func (c *checkRunner) fireOnLoop() {
+	spec := c.spec.Load()
+	switch {
+	case spec.probe.Fixed:
+		c.fireWith(false)
+	case spec.loop != nil && c.dir == "" && c.sharing.checks(c.opts.shared) == nil && c.opts.gate.tryEnter():
+		c.fireWith(true)
+	default:
+		go c.fire()
+	}
+}
+
 // fire runs one check and sends its result to the prober.
 func (c *checkRunner) fire() {
+	c.fireWith(false)
+}
+
+// fireWith is fire; admitted says the gate has let the check in already.
+func (c *checkRunner) fireWith(admitted bool) {
 	c.mu.Lock()
 	if c.stopped {
 		c.mu.Unlock()
+		if admitted {
+			c.opts.gate.leave()
+		}
 		return
 	}
 	c.wg.Add(1)
@@ -321,21 +366,22 @@ func (c *checkRunner) fire() {
 		}
 		finish()
 	}()
-	async = c.check(spec, done, finish)
+	async = c.check(spec, done, finish, admitted)
 }
 
 // check runs the check of spec into done. The gate lets it in at once
 // unless the daemon is short of CPU; one that must wait gets its deadline
 // once it is let in. It reports true when the check goes on in the loop
-// (Options.Loop), which calls finish once it has ended.
-func (c *checkRunner) check(spec *checkSpec, done *checkDone, finish func()) (async bool) {
+// (Options.Loop), which calls finish once it has ended. admitted says the
+// gate has let it in already.
+func (c *checkRunner) check(spec *checkSpec, done *checkDone, finish func(), admitted bool) (async bool) {
 	probe := spec.probe
 	if probe.Fixed {
 		done.result = probe.Verdict
 		return false
 	}
 	gate := c.opts.gate
-	if !gate.tryEnter() {
+	if !admitted && !gate.tryEnter() {
 		if err := gate.enter(c.life); err != nil {
 			done.result = checks.Result{Reason: "stopped while waiting to run"}
 			return false
@@ -347,7 +393,8 @@ func (c *checkRunner) check(spec *checkSpec, done *checkDone, finish func()) (as
 		return false
 	}
 	shared := c.sharing.checks(c.opts.shared)
-	if c.opts.Loop != nil && shared == nil && c.inLoop(probe, done, finish) {
+	if spec.loop != nil && shared == nil {
+		c.inLoop(probe, spec.loop, done, finish)
 		return true
 	}
 	defer gate.leave()
@@ -355,10 +402,10 @@ func (c *checkRunner) check(spec *checkSpec, done *checkDone, finish func()) (as
 	return false
 }
 
-// inLoop starts the check in the loop, if the loop runs such checks.
-func (c *checkRunner) inLoop(probe *plan.Probe, done *checkDone, finish func()) bool {
+// inLoop starts the check in the loop.
+func (c *checkRunner) inLoop(probe *plan.Probe, lc *checks.LoopCheck, done *checkDone, finish func()) {
 	start := time.Now()
-	pending, ok := c.opts.Loop.Start(probe.Target, func(res checks.Result, canceled bool) {
+	pending := c.opts.Loop.Run(lc, func(res checks.Result, canceled bool) {
 		res.Duration = time.Since(start)
 		// A stopping prober drops its result; one that is the
 		// director's fault says nothing of the real.
@@ -372,10 +419,9 @@ func (c *checkRunner) inLoop(probe *plan.Probe, done *checkDone, finish func()) 
 		done.result = res
 		finish()
 	})
-	if ok && !c.running(pending.Cancel) {
+	if !c.running(pending.Cancel) {
 		pending.Cancel()
 	}
-	return ok
 }
 
 // run runs the check on this goroutine.

@@ -90,6 +90,40 @@ func TestProbersInTheLoop(t *testing.T) {
 	}
 }
 
+// TestProbersBesideTheLoop: with Options.Loop, a check the loop does not
+// run (an ftp negotiate check here) is still scheduled by the loop's timer
+// but runs on a goroutine of its own, through the check function, and the
+// table follows its verdicts.
+func TestProbersBesideTheLoop(t *testing.T) {
+	loop, err := checks.NewLoop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(loop.Close)
+	r := mkReal("127.0.0.1", 21, 1)
+	v := mkVirtual("10.0.0.1", 21, r)
+	v.Check = conf.Check{Type: conf.CheckNegotiate, Service: conf.ServiceFTP}
+	var up atomic.Bool
+	var ran atomic.Int64
+	up.Store(true)
+	h := &harness{t: t, table: newMemory(), fake: newFakeChecks(), opts: Options{Loop: loop},
+		check: func(ctx context.Context, tg checks.Target) checks.Result {
+			ran.Add(1)
+			return checks.Result{Up: up.Load(), Reason: "by the check function"}
+		}}
+	h.run(mkConfig("a.cf", v))
+	key := "ipv4/tcp/10.0.0.1:21 127.0.0.1:21"
+	h.waitFor("the real in", func(w map[string]int) bool { return w[key] == 1 })
+	up.Store(false)
+	h.waitFor("the real out", func(w map[string]int) bool { _, ok := w[key]; return !ok })
+	if ran.Load() < 2 {
+		t.Errorf("the check function ran %d times, want the checks outside the loop to run there", ran.Load())
+	}
+	if err := h.stop(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestNextDelay: checks keep their interval from the first, skip the
 // rounds a long check overran, follow a soft failure one timeout after
 // the last start, and a delay of nothing (an interval of 0 set by hand,

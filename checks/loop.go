@@ -48,6 +48,7 @@ type Loop struct {
 	mu      sync.Mutex
 	pending map[int32]*Pending // by socket
 	due     dueHeap
+	timers  timerHeap
 	// sleep is the deadline the loop waits for (unix nanoseconds): 0
 	// while it waits for events only.
 	sleep  int64
@@ -61,20 +62,18 @@ type Loop struct {
 type Pending struct {
 	l        *Loop
 	fd       int
-	t        Target
+	c        *LoopCheck
 	deadline time.Time
 	finish   func(Result, bool)
 	index    int // in the loop's heap
 	ended    bool
 
-	http    bool
-	receive *regexp.Regexp
-	tpl     *requestTemplate
-	state   int
-	small   *[smallAnswer]byte
-	large   *[leanBufferSize]byte
-	n       int
-	a       answer
+	http  bool
+	state int
+	small *[smallAnswer]byte
+	large *[leanBufferSize]byte
+	n     int
+	a     answer
 }
 
 const (
@@ -127,6 +126,25 @@ func (l *Loop) Close() {
 	l.file.Close()
 }
 
+// A LoopCheck is a check the loop can run, made once (Plan) and started
+// every round (Run): what loopable finds of a target does not change
+// between its checks.
+type LoopCheck struct {
+	t       Target
+	tpl     *requestTemplate // nil for a connect check
+	receive *regexp.Regexp
+}
+
+// Plan makes the check of t for the loop, or returns nil when the loop does
+// not run such checks (see loopable).
+func (l *Loop) Plan(t Target) *LoopCheck {
+	tpl, receive, ok := loopable(t)
+	if !ok {
+		return nil
+	}
+	return &LoopCheck{t: t, tpl: tpl, receive: receive}
+}
+
 // loopable says whether the loop runs the check of t: a TCP connect check,
 // or an http check of a path on a real server addressed by IP, whose
 // request and receive the lean lane takes.
@@ -152,22 +170,27 @@ func loopable(t Target) (*requestTemplate, *regexp.Regexp, bool) {
 	return tpl, receive, tpl != nil
 }
 
-// Start starts the check of t, to end within t.Timeout, when the loop
-// runs such checks (see loopable); otherwise it returns false and the caller runs
-// the check the usual way. finish is called once with the verdict Run
-// would give, and whether the check was canceled (by Cancel or Close): on
-// the loop's goroutine, on Start's when the check ends at once, or on a
-// goroutine of its own for an answer the http client reads. It must not
-// block.
+// Start starts the check of t, as Run does, when the loop runs such checks
+// (see loopable); otherwise it returns false and the caller runs the check
+// the usual way.
 func (l *Loop) Start(t Target, finish func(r Result, canceled bool)) (*Pending, bool) {
-	tpl, receive, ok := loopable(t)
-	if !ok {
+	c := l.Plan(t)
+	if c == nil {
 		return nil, false
 	}
-	p := &Pending{l: l, t: t, deadline: time.Now().Add(t.Timeout), finish: finish, index: -1,
-		http: tpl != nil, tpl: tpl, receive: receive}
-	if tpl != nil {
-		p.a = answer{head: tpl.head}
+	return l.Run(c, finish), true
+}
+
+// Run starts c, to end within its timeout. finish is called once with the
+// verdict Run would give, and whether the check was canceled (by Cancel or
+// Close): on the loop's goroutine, on Run's when the check ends at once,
+// or on a goroutine of its own for an answer the http client reads. It
+// must not block.
+func (l *Loop) Run(c *LoopCheck, finish func(r Result, canceled bool)) *Pending {
+	t := &c.t
+	p := &Pending{l: l, c: c, deadline: time.Now().Add(t.Timeout), finish: finish, index: -1, http: c.tpl != nil}
+	if c.tpl != nil {
+		p.a = answer{head: c.tpl.head}
 	}
 	family := syscall.AF_INET
 	if t.Addr.Is6() && !t.Addr.Is4In6() {
@@ -177,14 +200,14 @@ func (l *Loop) Start(t Target, finish func(r Result, canceled bool)) (*Pending, 
 	if e != 0 {
 		p.fd, p.ended = -1, true
 		finish(p.failed("socket", e), false)
-		return p, true
+		return p
 	}
 	p.fd = int(r)
 	if e := p.connect(); e != 0 && e != syscall.EINPROGRESS {
 		rawClose(p.fd)
 		p.ended = true
 		finish(p.failed("connect", e), false)
-		return p, true
+		return p
 	}
 	l.mu.Lock()
 	if l.closed {
@@ -192,7 +215,7 @@ func (l *Loop) Start(t Target, finish func(r Result, canceled bool)) (*Pending, 
 		l.mu.Unlock()
 		rawClose(p.fd)
 		finish(down("check canceled"), true)
-		return p, true
+		return p
 	}
 	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLOUT | syscall.EPOLLRDHUP | -syscall.EPOLLET, Fd: int32(p.fd)}
 	if err := syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_ADD, p.fd, &ev); err != nil {
@@ -200,16 +223,22 @@ func (l *Loop) Start(t Target, finish func(r Result, canceled bool)) (*Pending, 
 		l.mu.Unlock()
 		rawClose(p.fd)
 		finish(p.failed("connect", err.(syscall.Errno)), false)
-		return p, true
+		return p
 	}
 	l.pending[int32(p.fd)] = p
 	heap.Push(&l.due, p)
-	if at := p.deadline.UnixNano(); l.sleep == 0 || at < l.sleep {
-		l.sleep = at
-		_ = l.file.SetReadDeadline(p.deadline)
-	}
+	l.wakeBy(p.deadline)
 	l.mu.Unlock()
-	return p, true
+	return p
+}
+
+// wakeBy makes the loop wake by at, if it would sleep longer; the caller
+// holds mu.
+func (l *Loop) wakeBy(at time.Time) {
+	if n := at.UnixNano(); l.sleep == 0 || n < l.sleep {
+		l.sleep = n
+		_ = l.file.SetReadDeadline(at)
+	}
 }
 
 // Cancel ends the check, canceled, unless it has ended.
@@ -255,12 +284,22 @@ func (l *Loop) run() {
 			return
 		}
 		var next time.Time
-		l.sleep = 0
 		if len(l.due) > 0 {
 			next = l.due[0].deadline
-			l.sleep = next.UnixNano()
 		}
-		_ = l.file.SetReadDeadline(next)
+		if len(l.timers) > 0 && (next.IsZero() || l.timers[0].at.Before(next)) {
+			next = l.timers[0].at
+		}
+		// The deadline set stands until it passes: set again only
+		// when it changes, as it is a timer of the runtime's.
+		var n int64
+		if !next.IsZero() {
+			n = next.UnixNano()
+		}
+		if n != l.sleep {
+			l.sleep = n
+			_ = l.file.SetReadDeadline(next)
+		}
 		l.mu.Unlock()
 		// Waits in the netpoller until the instance has events or the
 		// deadline passes; the events are taken as they come.
@@ -273,14 +312,74 @@ func (l *Loop) run() {
 		}
 		ended := l.ended
 		l.ended = nil
+		due := len(l.timers)
 		l.mu.Unlock()
 		for _, v := range ended {
 			if v.handoff {
 				go v.p.client(v.read, v.err)
 			} else {
-				v.p.finish(redacted(v.p.t, v.r), false)
+				v.p.finish(redacted(v.p.c.t, v.r), false)
 			}
 		}
+		// The timers due fire one by one, each out of the heap before
+		// its function runs: a function may set its timer again. No more
+		// than were set fire in a pass, so that one set again to fire
+		// at once waits for the next.
+		for ; due > 0; due-- {
+			l.mu.Lock()
+			if len(l.timers) == 0 || l.timers[0].at.After(now) {
+				l.mu.Unlock()
+				break
+			}
+			t := heap.Pop(&l.timers).(*Timer)
+			l.mu.Unlock()
+			t.fn()
+		}
+	}
+}
+
+// A Timer runs a function on the loop's goroutine at the time Reset sets:
+// a check scheduled there starts with no goroutine of its own and no
+// timer of the runtime's for each, which on a director with one CPU was
+// much of what a check cost beside its system calls (BENCHMARKS.md).
+// The function must not block: the loop's checks wait for it.
+type Timer struct {
+	l     *Loop
+	fn    func()
+	at    time.Time
+	index int // in the loop's timer heap; -1 while not set
+}
+
+// NewTimer makes a timer that runs fn; it is not set.
+func (l *Loop) NewTimer(fn func()) *Timer {
+	return &Timer{l: l, fn: fn, index: -1}
+}
+
+// Reset sets t to fire d from now, in place of any time it was set to.
+// After Close it does nothing.
+func (t *Timer) Reset(d time.Duration) {
+	l := t.l
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return
+	}
+	t.at = time.Now().Add(d)
+	if t.index >= 0 {
+		heap.Fix(&l.timers, t.index)
+	} else {
+		heap.Push(&l.timers, t)
+	}
+	l.wakeBy(t.at)
+}
+
+// Stop keeps t from firing. A function already taken to run still runs.
+func (t *Timer) Stop() {
+	l := t.l
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if t.index >= 0 {
+		heap.Remove(&l.timers, t.index)
 	}
 }
 
@@ -371,7 +470,7 @@ func (p *Pending) advance(ev uint32) (verdict, bool) {
 	}
 	if p.state == writing {
 		p.small = smallBuffers.Get().(*[smallAnswer]byte)
-		req := p.tpl.appendTo(p.small[:0], p.t.Addr)
+		req := p.c.tpl.appendTo(p.small[:0], p.c.t.Addr)
 		w, e := rawWrite(p.fd, req)
 		switch {
 		case e == syscall.EAGAIN:
@@ -382,7 +481,7 @@ func (p *Pending) advance(ev uint32) (verdict, bool) {
 		case w < len(req):
 			// A request is a few hundred bytes, far below any socket
 			// buffer of a fresh connection: this does not happen.
-			return verdict{p: p, r: failure(context.Background(), p.t, "waiting for HTTP response", io.ErrShortWrite)}, true
+			return verdict{p: p, r: failure(context.Background(), p.c.t, "waiting for HTTP response", io.ErrShortWrite)}, true
 		}
 		p.state = reading
 	}
@@ -414,7 +513,7 @@ func (p *Pending) read() (verdict, bool) {
 		eof := m == 0
 		switch p.a.advance(buf[:p.n], eof) {
 		case answered:
-			return verdict{p: p, r: p.a.judge(p.t, p.receive, buf[:p.n])}, true
+			return verdict{p: p, r: p.a.judge(p.c.t, p.c.receive, buf[:p.n])}, true
 		case unusual:
 			return p.handoffRead(nil), true
 		}
@@ -454,7 +553,7 @@ func (p *Pending) expire() verdict {
 	if p.http {
 		doing = "waiting for HTTP response"
 	}
-	return verdict{p: p, r: down(fmt.Sprintf("timeout after %s %s", p.t.Timeout, doing))}
+	return verdict{p: p, r: down(fmt.Sprintf("timeout after %s %s", p.c.t.Timeout, doing))}
 }
 
 // client finishes p's http check with the client, from the bytes read so
@@ -472,13 +571,13 @@ func (p *Pending) client(read []byte, err error) {
 	c, ferr := net.FileConn(f)
 	_ = f.Close()
 	if ferr != nil {
-		p.finish(redacted(p.t, judged(failure(ctx, p.t, "waiting for HTTP response", ferr), note)), false)
+		p.finish(redacted(p.c.t, judged(failure(ctx, p.c.t, "waiting for HTTP response", ferr), note)), false)
 		return
 	}
 	c = deadlined(ctx, c)
-	u, _ := httpURL(p.t, "http")
-	r := fetch(ctx, p.t, u, false, nil, &replay{Conn: c, read: read, err: err})
-	p.finish(redacted(p.t, judged(r, note)), false)
+	u, _ := httpURL(p.c.t, "http")
+	r := fetch(ctx, p.c.t, u, false, nil, &replay{Conn: c, read: read, err: err})
+	p.finish(redacted(p.c.t, judged(r, note)), false)
 }
 
 // failed is the verdict of a socket call that failed with e: the
@@ -492,12 +591,12 @@ func (p *Pending) failed(call string, e syscall.Errno) Result {
 	if call == "write" {
 		err.Op = "write"
 	}
-	r := failure(context.Background(), p.t, doing, err)
+	r := failure(context.Background(), p.c.t, doing, err)
 	if directorShort(e) {
 		r.DirectorFault = true
 		r.Reason = directorFaultPrefix + r.Reason
 	}
-	return redacted(p.t, r)
+	return redacted(p.c.t, r)
 }
 
 // release gives p's buffers back.
@@ -520,15 +619,15 @@ func redacted(t Target, r Result) Result {
 func (p *Pending) connect() syscall.Errno {
 	var sa unsafe.Pointer
 	var size uintptr
-	if p.t.Addr.Is6() && !p.t.Addr.Is4In6() {
-		rsa := syscall.RawSockaddrInet6{Family: syscall.AF_INET6, Addr: p.t.Addr.As16()}
-		rsa.Port = htons(p.t.Port)
+	if p.c.t.Addr.Is6() && !p.c.t.Addr.Is4In6() {
+		rsa := syscall.RawSockaddrInet6{Family: syscall.AF_INET6, Addr: p.c.t.Addr.As16()}
+		rsa.Port = htons(p.c.t.Port)
 		sa, size = unsafe.Pointer(&rsa), unsafe.Sizeof(rsa)
 		_, _, e := syscall.RawSyscall(syscall.SYS_CONNECT, uintptr(p.fd), uintptr(sa), size)
 		return e
 	}
-	rsa := syscall.RawSockaddrInet4{Family: syscall.AF_INET, Addr: p.t.Addr.Unmap().As4()}
-	rsa.Port = htons(p.t.Port)
+	rsa := syscall.RawSockaddrInet4{Family: syscall.AF_INET, Addr: p.c.t.Addr.Unmap().As4()}
+	rsa.Port = htons(p.c.t.Port)
 	sa, size = unsafe.Pointer(&rsa), unsafe.Sizeof(rsa)
 	_, _, e := syscall.RawSyscall(syscall.SYS_CONNECT, uintptr(p.fd), uintptr(sa), size)
 	return e
@@ -587,4 +686,27 @@ func (h *dueHeap) Pop() any {
 	p.index = -1
 	*h = old[:len(old)-1]
 	return p
+}
+
+// timerHeap orders the timers set by the time they fire.
+type timerHeap []*Timer
+
+func (h timerHeap) Len() int           { return len(h) }
+func (h timerHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
+func (h timerHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
+}
+func (h *timerHeap) Push(x any) {
+	t := x.(*Timer)
+	t.index = len(*h)
+	*h = append(*h, t)
+}
+func (h *timerHeap) Pop() any {
+	old := *h
+	t := old[len(old)-1]
+	old[len(old)-1] = nil
+	t.index = -1
+	*h = old[:len(old)-1]
+	return t
 }

@@ -119,3 +119,88 @@ func TestLoopDeclines(t *testing.T) {
 		}
 	}
 }
+
+// TestLoopTimers: a timer fires on the loop's goroutine once, at the time
+// its last Reset set and in order with the others; one stopped does not
+// fire; after Close, Reset sets nothing.
+func TestLoopTimers(t *testing.T) {
+	l, err := NewLoop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fired := make(chan string, 10)
+	at := map[string]time.Time{}
+	var mu sync.Mutex
+	timer := func(name string) *Timer {
+		return l.NewTimer(func() {
+			mu.Lock()
+			at[name] = time.Now()
+			mu.Unlock()
+			fired <- name
+		})
+	}
+	start := time.Now()
+	late, early, stopped, moved := timer("late"), timer("early"), timer("stopped"), timer("moved")
+	late.Reset(150 * time.Millisecond)
+	early.Reset(50 * time.Millisecond)
+	stopped.Reset(60 * time.Millisecond)
+	stopped.Stop()
+	moved.Reset(20 * time.Millisecond)
+	moved.Reset(100 * time.Millisecond) // in place of 20 ms
+	var order []string
+	for len(order) < 3 {
+		select {
+		case name := <-fired:
+			order = append(order, name)
+		case <-time.After(5 * time.Second):
+			t.Fatalf("fired %v in 5 s, want early, moved, late", order)
+		}
+	}
+	if want := []string{"early", "moved", "late"}; !slicesEqual(order, want) {
+		t.Errorf("fired %v, want %v", order, want)
+	}
+	mu.Lock()
+	for name, d := range map[string]time.Duration{"early": 50 * time.Millisecond, "moved": 100 * time.Millisecond, "late": 150 * time.Millisecond} {
+		if got := at[name].Sub(start); got < d {
+			t.Errorf("%s fired after %s, before its %s", name, got, d)
+		}
+	}
+	mu.Unlock()
+	// A timer set again from its own function fires again.
+	again := make(chan struct{}, 2)
+	var rearm *Timer
+	times := 0 // only the loop's goroutine touches it
+	rearm = l.NewTimer(func() {
+		again <- struct{}{}
+		if times++; times == 1 {
+			rearm.Reset(time.Millisecond)
+		}
+	})
+	rearm.Reset(time.Millisecond)
+	for i := 0; i < 2; i++ {
+		select {
+		case <-again:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("a timer set again from its function fired %d times in 5 s, want 2", i)
+		}
+	}
+	l.Close()
+	late.Reset(time.Millisecond)
+	select {
+	case name := <-fired:
+		t.Errorf("%s fired: stopped, or set after Close", name)
+	case <-time.After(200 * time.Millisecond):
+	}
+}
+
+func slicesEqual(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
