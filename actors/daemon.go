@@ -8,12 +8,24 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/eventstream"
+	cmap "github.com/orcaman/concurrent-map"
 	"go.uber.org/zap"
 
 	"github.com/ldirectord-go/ldirectord/conf"
 	"github.com/ldirectord-go/ldirectord/messages"
 	"github.com/ldirectord-go/ldirectord/plan"
 )
+
+func init() {
+	// protoactor's process registry is 1,024 concurrent maps of
+	// SHARD_COUNT shards each, all made with the actor system: at the
+	// library's 32, 32,768 maps and 3 MB before the first actor, more
+	// than a small director's whole heap. The 1,024 buckets spread the
+	// locks already; a shard each is enough. Nothing else in the daemon
+	// uses that package, and none of its maps is made before this runs
+	// (NewActorSystem makes the registry's).
+	cmap.SHARD_COUNT = 1
+}
 
 // Daemon is a running actor system with its supervisor tree: the face of
 // package actors that cmd drives.
