@@ -185,7 +185,7 @@ func (p *prober) nextSpec() *checkSpec {
 	probe := plan.NewProbe(p.v, p.r, p.state.Round)
 	spec := &checkSpec{probe: &probe, fresh: p.v.Settings.CheckInterval}
 	if p.opts.Loop != nil && !probe.Fixed {
-		spec.loop = p.opts.Loop.Plan(probe.Target)
+		spec.loop = p.opts.Loop.Plan(&spec.probe.Target)
 	}
 	if p.v.Check.Type != conf.CheckCombined {
 		p.spec = spec

@@ -107,7 +107,7 @@ func leanHTTP(ctx context.Context, t Target) (Result, bool) {
 	var r Result
 	var read []byte
 	if st == answered {
-		r = a.judge(t, receive, buf[:n])
+		r = a.judge(&t, receive, buf[:n])
 		_ = c.Close()
 	} else {
 		read = bytes.Clone(buf[:n])
@@ -564,7 +564,7 @@ func (a *answer) bodyOf(b []byte) []byte {
 }
 
 // judge is fetch's verdict on the answer in b.
-func (a *answer) judge(t Target, receive *regexp.Regexp, b []byte) Result {
+func (a *answer) judge(t *Target, receive *regexp.Regexp, b []byte) Result {
 	status := a.reason(b)
 	if a.code/100 != 2 {
 		return down(status)

@@ -130,15 +130,17 @@ func (l *Loop) Close() {
 // every round (Run): what loopable finds of a target does not change
 // between its checks.
 type LoopCheck struct {
-	t       Target
+	t       *Target
 	tpl     *requestTemplate // nil for a connect check
 	receive *regexp.Regexp
 }
 
 // Plan makes the check of t for the loop, or returns nil when the loop does
-// not run such checks (see loopable).
-func (l *Loop) Plan(t Target) *LoopCheck {
-	tpl, receive, ok := loopable(t)
+// not run such checks (see loopable). t must not change while the check
+// is planned: the plan keeps it, as its prober keeps one target for every
+// round.
+func (l *Loop) Plan(t *Target) *LoopCheck {
+	tpl, receive, ok := loopable(*t)
 	if !ok {
 		return nil
 	}
@@ -174,7 +176,7 @@ func loopable(t Target) (*requestTemplate, *regexp.Regexp, bool) {
 // (see loopable); otherwise it returns false and the caller runs the check
 // the usual way.
 func (l *Loop) Start(t Target, finish func(r Result, canceled bool)) (*Pending, bool) {
-	c := l.Plan(t)
+	c := l.Plan(&t)
 	if c == nil {
 		return nil, false
 	}
@@ -187,7 +189,7 @@ func (l *Loop) Start(t Target, finish func(r Result, canceled bool)) (*Pending, 
 // or on a goroutine of its own for an answer the http client reads. It
 // must not block.
 func (l *Loop) Run(c *LoopCheck, finish func(r Result, canceled bool)) *Pending {
-	t := &c.t
+	t := c.t
 	p := &Pending{l: l, c: c, deadline: time.Now().Add(t.Timeout), finish: finish, index: -1, http: c.tpl != nil}
 	if c.tpl != nil {
 		p.a = answer{head: c.tpl.head}
@@ -481,7 +483,7 @@ func (p *Pending) advance(ev uint32) (verdict, bool) {
 		case w < len(req):
 			// A request is a few hundred bytes, far below any socket
 			// buffer of a fresh connection: this does not happen.
-			return verdict{p: p, r: failure(context.Background(), p.c.t, "waiting for HTTP response", io.ErrShortWrite)}, true
+			return verdict{p: p, r: failure(context.Background(), *p.c.t, "waiting for HTTP response", io.ErrShortWrite)}, true
 		}
 		p.state = reading
 	}
@@ -571,12 +573,12 @@ func (p *Pending) client(read []byte, err error) {
 	c, ferr := net.FileConn(f)
 	_ = f.Close()
 	if ferr != nil {
-		p.finish(redacted(p.c.t, judged(failure(ctx, p.c.t, "waiting for HTTP response", ferr), note)), false)
+		p.finish(redacted(p.c.t, judged(failure(ctx, *p.c.t, "waiting for HTTP response", ferr), note)), false)
 		return
 	}
 	c = deadlined(ctx, c)
-	u, _ := httpURL(p.c.t, "http")
-	r := fetch(ctx, p.c.t, u, false, nil, &replay{Conn: c, read: read, err: err})
+	u, _ := httpURL(*p.c.t, "http")
+	r := fetch(ctx, *p.c.t, u, false, nil, &replay{Conn: c, read: read, err: err})
 	p.finish(redacted(p.c.t, judged(r, note)), false)
 }
 
@@ -591,7 +593,7 @@ func (p *Pending) failed(call string, e syscall.Errno) Result {
 	if call == "write" {
 		err.Op = "write"
 	}
-	r := failure(context.Background(), p.c.t, doing, err)
+	r := failure(context.Background(), *p.c.t, doing, err)
 	if directorShort(e) {
 		r.DirectorFault = true
 		r.Reason = directorFaultPrefix + r.Reason
@@ -611,7 +613,7 @@ func (p *Pending) release() {
 	}
 }
 
-func redacted(t Target, r Result) Result {
+func redacted(t *Target, r Result) Result {
 	r.Reason = redact(r.Reason, t.Check.Passwd, t.Check.Secret)
 	return r
 }
