@@ -9,7 +9,9 @@ package checks
 // of it beside the kernel's own work (BENCHMARKS.md, "Inside the VM"). Go
 // gives no way to wait on many sockets from one goroutine but epoll
 // itself, so the loop speaks to the kernel directly; the sockets never
-// meet the runtime's netpoller.
+// meet the runtime's netpoller. The loop keeps the probers' schedule too
+// (Timer), so that a check starts where its socket will be watched,
+// without a goroutine of its own.
 //
 // The loop gives the verdict and the reason that Run gives, word for
 // word: it reads only what the lean lane reads, and hands any other answer
