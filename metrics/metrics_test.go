@@ -97,6 +97,7 @@ func TestObserverCounts(t *testing.T) {
 	m := New("test")
 	v := plan.VirtualInspection{ID: "tcp:10.0.0.1:80"}.ID
 	m.CheckDone(v, "negotiate http", checks.Result{Up: true, Reason: "HTTP 200 OK", Duration: 3 * time.Millisecond})
+	m.CheckDone(v, "negotiate http", checks.Result{Up: true, Reason: "HTTP 200 OK", Duration: 4 * time.Millisecond}) // its series kept
 	m.CheckDone(v, "negotiate http", checks.Result{Up: false, Reason: "timeout after 5s waiting for HTTP response", Duration: 5 * time.Second})
 	m.CheckDone(v, "negotiate http", checks.Result{Up: false, Reason: "connect: connection refused", Duration: time.Millisecond})
 	m.CheckDone(v, "connect", checks.Result{Up: false, Reason: "connect: connection refused", Duration: time.Millisecond})
@@ -110,14 +111,14 @@ func TestObserverCounts(t *testing.T) {
 	m.Reloaded(errors.New("bad file"))
 	text := scrape(t, m)
 	for _, want := range []string{
-		`ldirectord_checks_total{check="negotiate http",reason="none",result="up",virtual="tcp:10.0.0.1:80"} 1`,
+		`ldirectord_checks_total{check="negotiate http",reason="none",result="up",virtual="tcp:10.0.0.1:80"} 2`,
 		`ldirectord_checks_total{check="negotiate http",reason="timeout",result="down",virtual="tcp:10.0.0.1:80"} 1`,
 		`ldirectord_checks_total{check="negotiate http",reason="refused",result="down",virtual="tcp:10.0.0.1:80"} 1`,
 		`ldirectord_checks_total{check="connect",reason="refused",result="down",virtual="tcp:10.0.0.1:80"} 1`,
-		`ldirectord_check_duration_seconds_count{check="negotiate http",virtual="tcp:10.0.0.1:80"} 3`,
-		`ldirectord_check_duration_seconds_bucket{check="negotiate http",virtual="tcp:10.0.0.1:80",le="0.005"} 2`,
-		`ldirectord_check_duration_seconds_bucket{check="negotiate http",virtual="tcp:10.0.0.1:80",le="2.5"} 2`,
-		`ldirectord_check_duration_seconds_bucket{check="negotiate http",virtual="tcp:10.0.0.1:80",le="5"} 3`,
+		`ldirectord_check_duration_seconds_count{check="negotiate http",virtual="tcp:10.0.0.1:80"} 4`,
+		`ldirectord_check_duration_seconds_bucket{check="negotiate http",virtual="tcp:10.0.0.1:80",le="0.005"} 3`,
+		`ldirectord_check_duration_seconds_bucket{check="negotiate http",virtual="tcp:10.0.0.1:80",le="2.5"} 3`,
+		`ldirectord_check_duration_seconds_bucket{check="negotiate http",virtual="tcp:10.0.0.1:80",le="5"} 4`,
 		`ldirectord_table_writes_total 2`,
 		`ldirectord_table_changes_total 3`,
 		`ldirectord_table_write_errors_total 1`,
