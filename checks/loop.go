@@ -69,6 +69,12 @@ type Pending struct {
 	finish   func(Result, bool)
 	index    int // in the loop's heap
 	ended    bool
+	// Of a check handed to the http client: handed says it was,
+	// stopped that Cancel came since, and stopClient (once the client
+	// runs) ends the client's work. Under the loop's mu.
+	handed     bool
+	stopped    bool
+	stopClient context.CancelFunc
 
 	http  bool
 	state int
@@ -249,6 +255,16 @@ func (l *Loop) wakeBy(at time.Time) {
 func (p *Pending) Cancel() {
 	l := p.l
 	l.mu.Lock()
+	if p.handed {
+		// The client has the check: it ends it, canceled.
+		p.stopped = true
+		stop := p.stopClient
+		l.mu.Unlock()
+		if stop != nil {
+			stop()
+		}
+		return
+	}
 	if p.ended || p.fd < 0 {
 		l.mu.Unlock()
 		return
@@ -447,7 +463,7 @@ func (l *Loop) settle(v verdict) verdict {
 // handOff takes p out of the loop but keeps its socket open for the
 // client; the caller holds mu.
 func (l *Loop) handOff(p *Pending) {
-	p.ended = true
+	p.ended, p.handed = true, true
 	delete(l.pending, int32(p.fd))
 	if p.index >= 0 {
 		heap.Remove(&l.due, p.index)
@@ -570,18 +586,39 @@ func (p *Pending) client(read []byte, err error) {
 	}()
 	ctx, cancel := context.WithDeadline(context.Background(), p.deadline)
 	defer cancel()
+	if p.clientCanceled(cancel) {
+		rawClose(p.fd)
+		p.finish(down("check canceled"), true)
+		return
+	}
 	ctx, note := noting(ctx)
 	f := os.NewFile(uintptr(p.fd), "check")
 	c, ferr := net.FileConn(f)
 	_ = f.Close()
+	var r Result
 	if ferr != nil {
-		p.finish(redacted(p.c.t, judged(failure(ctx, *p.c.t, "waiting for HTTP response", ferr), note)), false)
+		r = failure(ctx, *p.c.t, "waiting for HTTP response", ferr)
+	} else {
+		c = deadlined(ctx, c)
+		u, _ := httpURL(*p.c.t, "http")
+		r = fetch(ctx, *p.c.t, u, false, nil, &replay{Conn: c, read: read, err: err})
+	}
+	if p.clientCanceled(nil) {
+		p.finish(down("check canceled"), true)
 		return
 	}
-	c = deadlined(ctx, c)
-	u, _ := httpURL(*p.c.t, "http")
-	r := fetch(ctx, *p.c.t, u, false, nil, &replay{Conn: c, read: read, err: err})
 	p.finish(redacted(p.c.t, judged(r, note)), false)
+}
+
+// clientCanceled notes stop as the way to end the client's work on p, if
+// not nil, and says whether p was canceled.
+func (p *Pending) clientCanceled(stop context.CancelFunc) (canceled bool) {
+	p.l.mu.Lock()
+	defer p.l.mu.Unlock()
+	if stop != nil {
+		p.stopClient = stop
+	}
+	return p.stopped
 }
 
 // failed is the verdict of a socket call that failed with e: the

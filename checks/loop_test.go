@@ -100,6 +100,48 @@ func TestLoopCancel(t *testing.T) {
 	}
 }
 
+// TestLoopCancelHandedOff: a check whose answer the loop handed to the
+// http client (a redirect here, its body still coming) ends at once when
+// canceled, as canceled, not at its deadline: a prober that stops waits
+// for its check, possibly on the loop's own goroutine.
+func TestLoopCancelHandedOff(t *testing.T) {
+	t.Parallel()
+	l, err := testLoop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := make(chan struct{})
+	addr := serve(t, "tcp4", func(c net.Conn) {
+		buf := make([]byte, 1024)
+		c.Read(buf)
+		c.Write([]byte("HTTP/1.0 302 Found\r\nLocation: /elsewhere\r\nContent-Length: 100\r\n\r\npart"))
+		close(read)
+		c.Read(buf) // the rest of the body never comes: until the check goes
+	})
+	tg := negotiate(addr, conf.ServiceHTTP, "/", "")
+	tg.Timeout = 10 * time.Second
+	got := make(chan bool, 1)
+	p, ok := l.Start(tg, func(_ Result, canceled bool) { got <- canceled })
+	if !ok {
+		t.Fatal("not run")
+	}
+	<-read
+	time.Sleep(200 * time.Millisecond) // the loop reads the head and hands it off
+	start := time.Now()
+	p.Cancel()
+	select {
+	case canceled := <-got:
+		if !canceled {
+			t.Error("finished, not canceled")
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("Cancel did not end a check handed to the client")
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("ended %s after Cancel", d)
+	}
+}
+
 // TestLoopDeclines: checks the loop does not run go the usual way.
 func TestLoopDeclines(t *testing.T) {
 	l, err := testLoop()
