@@ -49,8 +49,8 @@ type Loop struct {
 
 	mu      sync.Mutex
 	pending map[int32]*Pending // by socket
-	due     dueHeap
-	timers  timerHeap
+	due     byTime[*Pending]
+	timers  byTime[*Timer]
 	// sleep is the deadline the loop waits for (unix nanoseconds): 0
 	// while it waits for events only.
 	sleep  int64
@@ -706,48 +706,39 @@ func rawClose(fd int) {
 	syscall.RawSyscall(syscall.SYS_CLOSE, uintptr(fd), 0, 0)
 }
 
-// dueHeap orders the checks in flight by deadline.
-type dueHeap []*Pending
+// timed is what the loop's heaps hold: checks in flight by deadline,
+// timers by the time they fire; each knows its place in its heap.
+type timed interface {
+	when() time.Time
+	setIndex(int)
+}
 
-func (h dueHeap) Len() int           { return len(h) }
-func (h dueHeap) Less(i, j int) bool { return h[i].deadline.Before(h[j].deadline) }
-func (h dueHeap) Swap(i, j int) {
+func (p *Pending) when() time.Time { return p.deadline }
+func (p *Pending) setIndex(i int)  { p.index = i }
+func (t *Timer) when() time.Time   { return t.at }
+func (t *Timer) setIndex(i int)    { t.index = i }
+
+// byTime is a container/heap of timed things, earliest first.
+type byTime[T timed] []T
+
+func (h byTime[T]) Len() int           { return len(h) }
+func (h byTime[T]) Less(i, j int) bool { return h[i].when().Before(h[j].when()) }
+func (h byTime[T]) Swap(i, j int) {
 	h[i], h[j] = h[j], h[i]
-	h[i].index, h[j].index = i, j
+	h[i].setIndex(i)
+	h[j].setIndex(j)
 }
-func (h *dueHeap) Push(x any) {
-	p := x.(*Pending)
-	p.index = len(*h)
-	*h = append(*h, p)
-}
-func (h *dueHeap) Pop() any {
-	old := *h
-	p := old[len(old)-1]
-	old[len(old)-1] = nil
-	p.index = -1
-	*h = old[:len(old)-1]
-	return p
-}
-
-// timerHeap orders the timers set by the time they fire.
-type timerHeap []*Timer
-
-func (h timerHeap) Len() int           { return len(h) }
-func (h timerHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
-func (h timerHeap) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].index, h[j].index = i, j
-}
-func (h *timerHeap) Push(x any) {
-	t := x.(*Timer)
-	t.index = len(*h)
+func (h *byTime[T]) Push(x any) {
+	t := x.(T)
+	t.setIndex(len(*h))
 	*h = append(*h, t)
 }
-func (h *timerHeap) Pop() any {
+func (h *byTime[T]) Pop() any {
 	old := *h
 	t := old[len(old)-1]
-	old[len(old)-1] = nil
-	t.index = -1
+	var none T
+	old[len(old)-1] = none
+	t.setIndex(-1)
 	*h = old[:len(old)-1]
 	return t
 }
