@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"net"
+	"runtime"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -163,5 +164,64 @@ func acceptAndClose(ln net.Listener) {
 			return
 		}
 		c.Close()
+	}
+}
+
+// BenchmarkProberLoopCheck is BenchmarkProberCheck with the check loop:
+// ten probers whose connect checks of loopback listeners the loop
+// schedules and runs, as the daemon does. Allocations per check include
+// the listeners' accepts (a net.Conn each) as well as the daemon's.
+func BenchmarkProberLoopCheck(b *testing.B) {
+	loop, err := checks.NewLoop()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(loop.Close)
+	var accepted atomic.Int64
+	var reals []*conf.Real
+	for range 10 {
+		ln, err := net.Listen("tcp4", "127.0.0.1:0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { ln.Close() })
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				accepted.Add(1)
+				c.Close()
+			}
+		}()
+		reals = append(reals, mkReal("127.0.0.1", uint16(ln.Addr().(*net.TCPAddr).Port), 1))
+	}
+	v := mkVirtual("10.0.0.1", 80, reals...)
+	v.Settings.CheckInterval = time.Millisecond
+	h := &harness{t: b, table: newMemory(), fake: newFakeChecks(), infoLog: true, opts: Options{Loop: loop},
+		check: func(context.Context, checks.Target) checks.Result {
+			b.Error("a connect check ran outside the loop")
+			return checks.Result{}
+		}}
+	h.run(mkConfig("a.cf", v))
+	total := func() int { return int(accepted.Load()) }
+	for total() < 100 { // past the start
+		time.Sleep(time.Millisecond)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	start := total()
+	b.ResetTimer()
+	for total()-start < b.N {
+		time.Sleep(100 * time.Microsecond)
+	}
+	b.StopTimer()
+	runtime.ReadMemStats(&after)
+	n := float64(total() - start)
+	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/n, "allocs/check")
+	b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/n, "B/check")
+	if err := h.stop(); err != nil {
+		b.Fatal(err)
 	}
 }
