@@ -3,7 +3,6 @@ package actors
 import (
 	"context"
 	"net"
-	"runtime"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -61,7 +60,7 @@ func TestProbersInTheLoop(t *testing.T) {
 		t.Fatal(err)
 	}
 	port := uint16(ln.Addr().(*net.TCPAddr).Port)
-	go acceptAndClose(ln)
+	go acceptAndClose(ln, nil)
 	r := mkReal("127.0.0.1", port, 1)
 	v := mkVirtual("10.0.0.1", 80, r)
 	v.Settings.CheckTimeout = 300 * time.Millisecond
@@ -81,7 +80,7 @@ func TestProbersInTheLoop(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln2.Close()
-	go acceptAndClose(ln2)
+	go acceptAndClose(ln2, nil)
 	h.waitFor("the real back", func(w map[string]int) bool { return w[key] == 1 })
 	if inLoop.Load() != 0 {
 		t.Error("connect checks ran outside the loop")
@@ -156,12 +155,16 @@ func TestNextDelay(t *testing.T) {
 }
 
 // acceptAndClose takes every connection to ln and closes it, as a real
-// server that a connect check finds up, until ln is closed.
-func acceptAndClose(ln net.Listener) {
+// server that a connect check finds up, until ln is closed; it counts them
+// in accepted, if not nil.
+func acceptAndClose(ln net.Listener, accepted *atomic.Int64) {
 	for {
 		c, err := ln.Accept()
 		if err != nil {
 			return
+		}
+		if accepted != nil {
+			accepted.Add(1)
 		}
 		c.Close()
 	}
@@ -185,16 +188,7 @@ func BenchmarkProberLoopCheck(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.Cleanup(func() { ln.Close() })
-		go func() {
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				accepted.Add(1)
-				c.Close()
-			}
-		}()
+		go acceptAndClose(ln, &accepted)
 		reals = append(reals, mkReal("127.0.0.1", uint16(ln.Addr().(*net.TCPAddr).Port), 1))
 	}
 	v := mkVirtual("10.0.0.1", 80, reals...)
@@ -205,22 +199,7 @@ func BenchmarkProberLoopCheck(b *testing.B) {
 			return checks.Result{}
 		}}
 	h.run(mkConfig("a.cf", v))
-	total := func() int { return int(accepted.Load()) }
-	for total() < 100 { // past the start
-		time.Sleep(time.Millisecond)
-	}
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	start := total()
-	b.ResetTimer()
-	for total()-start < b.N {
-		time.Sleep(100 * time.Microsecond)
-	}
-	b.StopTimer()
-	runtime.ReadMemStats(&after)
-	n := float64(total() - start)
-	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/n, "allocs/check")
-	b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/n, "B/check")
+	perCheck(b, func() int { return int(accepted.Load()) })
 	if err := h.stop(); err != nil {
 		b.Fatal(err)
 	}
