@@ -118,3 +118,51 @@ func TestInspect(t *testing.T) {
 		t.Errorf("down real %+v: want down, out, 3 failures or more, refused", down)
 	}
 }
+
+// TestInspectWhileReloading: an inspection whose virtuals answer after a
+// reload changed them leaves them out of that answer; the instance once
+// failed there, looking for the table of a virtual no longer its own, and
+// its restart stopped every check.
+func TestInspectWhileReloading(t *testing.T) {
+	a := mkVirtual("10.0.0.1", 80, mkReal("10.1.0.1", 80, 1))
+	changed := *a
+	changed.Settings.CheckCount = 2 // the same virtual, changed by the reload
+	h := start(t, mkConfig("a.cf", a))
+	h.fake.set("10.1.0.1", true)
+	keyA := "ipv4/tcp/10.0.0.1:80 10.1.0.1:80"
+	h.waitFor("the real in", func(w map[string]int) bool { return w[keyA] == 1 })
+	asked, release := make(chan struct{}, 1), make(chan struct{})
+	hook := func() {
+		select {
+		case asked <- struct{}{}:
+		default:
+		}
+		select {
+		case <-release:
+		case <-time.After(5 * time.Second):
+		}
+	}
+	inspectHook.Store(&hook)
+	defer inspectHook.Store(nil)
+	inspected := make(chan error, 1)
+	go func() {
+		_, err := h.d.Inspect()
+		inspected <- err
+	}()
+	<-asked // the instance has asked its virtual, which waits
+	if err := h.d.ReloadConfig(mkConfig("a.cf", &changed)); err != nil {
+		t.Fatalf("reload: %v", err)
+	}
+	close(release)
+	if err := <-inspected; err != nil {
+		t.Errorf("inspect: %v", err)
+	}
+	if failed := h.logs.FilterMessage("actor failed").All(); len(failed) > 0 {
+		t.Errorf("%d actors failed, the first: %v", len(failed), failed[0].ContextMap())
+	}
+	h.fake.set("10.1.0.1", false)
+	h.waitFor("the real still checked", func(w map[string]int) bool { _, ok := w[keyA]; return !ok })
+	if err := h.stop(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -19,6 +19,7 @@ import (
 	"github.com/ldirectord-go/ldirectord/conf"
 	"github.com/ldirectord-go/ldirectord/kernel"
 	"github.com/ldirectord-go/ldirectord/kernel/kerneltest"
+	"github.com/ldirectord-go/ldirectord/messages"
 )
 
 func TestMain(m *testing.M) {
@@ -143,6 +144,12 @@ func testHooks(next actor.ReceiverFunc) actor.ReceiverFunc {
 			if h := checkDoneHook.Load(); h != nil {
 				(*h)()
 			}
+		case *messages.Inspect:
+			if _, ok := c.Actor().(*virtualActor); ok {
+				if h := inspectHook.Load(); h != nil {
+					(*h)()
+				}
+			}
 		case *pidsQuery:
 			var answer any
 			switch a := c.Actor().(type) {
@@ -161,6 +168,9 @@ func testHooks(next actor.ReceiverFunc) actor.ReceiverFunc {
 // checkDoneHook, when set, runs before a prober takes a check's result,
 // on the goroutine that runs the prober's mailbox.
 var checkDoneHook atomic.Pointer[func()]
+
+// inspectHook, when set, runs before a virtual actor answers an Inspect.
+var inspectHook atomic.Pointer[func()]
 
 func newMemory() *kernel.Memory { return kernel.NewMemory() }
 

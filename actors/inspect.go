@@ -35,20 +35,25 @@ func (in *instance) inspect(ctx actor.Context) {
 	gather(ctx, qs, func(answers []any, _ []error) {
 		cfg := &conf.Config{File: in.cfg.File, Name: in.cfg.Name, Global: in.cfg.Global}
 		var vis []plan.VirtualInspection
-		for i, a := range answers {
-			if ins, ok := a.(*messages.Inspected); ok {
-				cfg.Virtuals = append(cfg.Virtuals, order[i])
-				vi := ins.Virtual
-				if f := in.failOpen[vi.ID]; f.Held() {
-					vi.FailOpen = &plan.HeldTable{Since: f.Since, Failed: len(f.Downs)}
-				}
-				vis = append(vis, vi)
-			}
-		}
 		desired, _, _ := in.desired(time.Now())
-		all := make([]kernel.Virtual, 0, len(cfg.Virtuals))
-		for _, v := range cfg.Virtuals {
-			all = append(all, desired[slices.Index(in.cfg.Virtuals, v)])
+		var all []kernel.Virtual
+		for i, a := range answers {
+			ins, ok := a.(*messages.Inspected)
+			// A reload while the virtuals answered may have removed
+			// or changed the one asked: it is left out of this answer
+			// (the next has it as it is now), or there would be no
+			// table of it to report and the instance would fail.
+			at := slices.Index(in.cfg.Virtuals, order[i])
+			if !ok || at < 0 {
+				continue
+			}
+			cfg.Virtuals = append(cfg.Virtuals, order[i])
+			all = append(all, desired[at])
+			vi := ins.Virtual
+			if f := in.failOpen[vi.ID]; f.Held() {
+				vi.FailOpen = &plan.HeldTable{Since: f.Since, Failed: len(f.Downs)}
+			}
+			vis = append(vis, vi)
 		}
 		plan.InspectWanted(cfg, all, vis, in.drains)
 		ctx.Send(sender, &messages.Inspected{Instances: []plan.InstanceInspection{{File: in.cfg.File, Name: in.cfg.Name, Virtuals: vis}}})
