@@ -147,3 +147,19 @@ func TestInstanceCrashKeepsTheTable(t *testing.T) {
 	h.fake.set("127.0.0.2", false)
 	h.waitFor("restarted instance still checks", lacks(svc+" 127.0.0.2:80"))
 }
+
+// An instance restarted while one of its reals is down still takes the
+// real in once it comes up (a soak run once lost 53 such reals).
+func TestInstanceCrashThenRealUp(t *testing.T) {
+	v := mkVirtual("10.0.0.1", 80, mkReal("127.0.0.2", 80, 1), mkReal("127.0.0.3", 80, 1))
+	h := &harness{t: t, table: newMemory(), fake: newFakeChecks()}
+	h.fake.set("127.0.0.2", true)
+	h.run(mkConfig("a.cf", v))
+	h.waitFor("one real up", all(has(svc+" 127.0.0.2:80", 1), lacks(svc+" 127.0.0.3:80")))
+	h.waitChecks("127.0.0.3", 3)
+	h.d.system.Root.Send(h.rootChildren()[1], &crash{})
+	n := h.fake.count("127.0.0.3")
+	h.waitChecks("127.0.0.3", n+3)
+	h.fake.set("127.0.0.3", true)
+	h.waitFor("the real up after the restart", has(svc+" 127.0.0.3:80", 1))
+}
