@@ -393,7 +393,10 @@ func (c *checkRunner) check(spec *checkSpec, done *checkDone, finish func(), adm
 		return false
 	}
 	shared := c.sharing.checks(c.opts.shared)
-	if spec.loop != nil && shared == nil {
+	// A check admitted on the loop's goroutine stays in the loop even if
+	// a reload turned shared checks on since fireOnLoop looked: run here,
+	// it would hold every other check of the loop.
+	if spec.loop != nil && (shared == nil || admitted) {
 		c.inLoop(probe, spec.loop, done, finish)
 		return true
 	}

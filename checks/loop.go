@@ -180,17 +180,6 @@ func loopable(t Target) (*requestTemplate, *regexp.Regexp, bool) {
 	return tpl, receive, tpl != nil
 }
 
-// Start starts the check of t, as Run does, when the loop runs such checks
-// (see loopable); otherwise it returns false and the caller runs the check
-// the usual way.
-func (l *Loop) Start(t Target, finish func(r Result, canceled bool)) (*Pending, bool) {
-	c := l.Plan(&t)
-	if c == nil {
-		return nil, false
-	}
-	return l.Run(c, finish), true
-}
-
 // Run starts c, to end within its timeout. finish is called once with the
 // verdict Run would give, and whether the check was canceled (by Cancel or
 // Close): on the loop's goroutine, on Run's when the check ends at once,
@@ -405,7 +394,7 @@ func (t *Timer) Stop() {
 
 // poll takes the events ready, without waiting, and says whether there
 // were any. It holds mu from the wait to the last event: a socket closed
-// and its number reused by Start in between would otherwise take the
+// and its number reused by Run in between would otherwise take the
 // closed one's events.
 func (l *Loop) poll() bool {
 	l.mu.Lock()

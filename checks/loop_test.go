@@ -12,6 +12,17 @@ import (
 // testLoop is one Loop for the package's tests, as the daemon has one.
 var testLoop = sync.OnceValues(NewLoop)
 
+// Start starts the check of t, as Run does, when the loop runs such checks
+// (see loopable); otherwise it returns false. The daemon plans a check once
+// and runs it every round (Plan, Run); the tests start each on its own.
+func (l *Loop) Start(t Target, finish func(r Result, canceled bool)) (*Pending, bool) {
+	c := l.Plan(&t)
+	if c == nil {
+		return nil, false
+	}
+	return l.Run(c, finish), true
+}
+
 // runLoop runs the check of tg on the test loop as the prober does and
 // times it; ok is false when the loop does not run such checks.
 func runLoop(t *testing.T, tg Target) (Result, bool) {
